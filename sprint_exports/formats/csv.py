@@ -1,0 +1,57 @@
+"""CSV: the issue table, or a key/value table when the template has no issues.
+
+UTF-8 with a byte-order mark so Excel shows non-ASCII text correctly, CRLF
+line ends and minimal RFC 4180 quoting, and every text cell that a spreadsheet
+would run as a formula neutralised.
+"""
+
+from __future__ import annotations
+
+import csv as csv_module
+from pathlib import Path
+
+import polars as pl
+
+from sprint_exports.formats.cells import column_labels, issue_rows, neutralise, neutralise_text
+from sprint_exports.report import DATETIME_FORMAT, SprintReport
+from sprint_exports.templates import Template
+
+
+def render(report: SprintReport, template: Template, path: Path) -> int:
+    if template.fields.issues and template.columns:
+        return _write_issues(report, template, path)
+    return _write_key_values(report, template, path)
+
+
+def _write_issues(report: SprintReport, template: Template, path: Path) -> int:
+    rows = issue_rows(report, template)
+    safe = rows.with_columns(neutralise(pl.col(name)) for name, dtype in rows.schema.items() if dtype == pl.String)
+    safe.columns = column_labels(template)
+    safe.write_csv(
+        path,
+        include_bom=True,
+        line_terminator="\r\n",
+        datetime_format=DATETIME_FORMAT,
+        quote_style="necessary",
+    )
+    return rows.height
+
+
+def _write_key_values(report: SprintReport, template: Template, path: Path) -> int:
+    """Sections as `section,name,value` rows, for templates without an issue table."""
+    rows: list[tuple[str, str, object]] = []
+    if template.fields.basic_info:
+        rows += [("sprint", label, value) for label, value in report.facts()]
+    if template.fields.metrics:
+        rows += [("metrics", label, value) for label, value in report.metric_rows()]
+    if template.fields.team_info:
+        rows += [
+            ("team", member["name"], f"{member['role'] or ''} ({member['capacity'] or 0} h)")
+            for member in report.members.iter_rows(named=True)
+        ]
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv_module.writer(handle, lineterminator="\r\n")
+        writer.writerow(["section", "name", "value"])
+        for section, name, value in rows:
+            writer.writerow([section, neutralise_text(str(name)), neutralise_text(str(value))])
+    return len(rows)

@@ -1,0 +1,47 @@
+"""Settings read from the environment (the contract's configuration table).
+
+Every default lives here so the CLI, the Dagster shell and the tests agree on
+where the demo database and the export files are.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_RETENTION_DAYS = 30
+
+
+def instance_home() -> Path:
+    """The Dagster instance's home; a `.dagster_home` in the working folder if unset."""
+    return Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster_home").resolve()
+
+
+def demo_database_path() -> Path:
+    return instance_home() / "demo_tracker.sqlite"
+
+
+def default_source_url() -> str:
+    return f"sqlite:///{demo_database_path()}"
+
+
+def source_url() -> str:
+    return os.environ.get("SPRINT_SOURCE_URL") or default_source_url()
+
+
+def exports_dir() -> Path:
+    configured = os.environ.get("SPRINT_EXPORTS_DIR")
+    return Path(configured).resolve() if configured else instance_home() / "exports"
+
+
+def retention_days() -> int:
+    raw = os.environ.get("SPRINT_EXPORTS_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
+    try:
+        days = int(raw)
+    except ValueError:
+        days = -1
+    if days < 1:
+        raise ValueError(
+            f"SPRINT_EXPORTS_RETENTION_DAYS={raw!r} is not allowed: use a whole number of days, 1 or more"
+        )
+    return days

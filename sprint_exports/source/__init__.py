@@ -1,0 +1,1 @@
+"""The tracker database: schema, connection, readers and the demo generator."""
