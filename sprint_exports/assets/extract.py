@@ -1,0 +1,40 @@
+"""`sprint_extract`: one sprint's sprint row, team, members and issues, read from the tracker."""
+
+# No `from __future__ import annotations`: Dagster reads these type hints at definition time.
+from dagster import AssetExecutionContext, asset
+
+from sprint_exports.assets.common import SPRINT_ASSET_ARGS, partition_sprint_ids
+from sprint_exports.progress import Progress
+from sprint_exports.resources import TrackerDatabase
+from sprint_exports.source.extract import SprintExtract
+from sprint_exports.source.readers import read_sprints
+
+READ_BATCH = 250
+
+
+@asset(io_manager_key="sprint_io_manager", **SPRINT_ASSET_ARGS)
+def sprint_extract(context: AssetExecutionContext, tracker: TrackerDatabase) -> dict[str, SprintExtract]:
+    """The sprint as the tracker has it: sprint facts, team members and every issue."""
+    ids = partition_sprint_ids(context)
+    engine = tracker.engine()
+    keys = list(ids)
+    progress = Progress(len(keys), "sprints read", context.log.info)
+    extracts: dict[str, SprintExtract] = {}
+    for start in range(0, len(keys), READ_BATCH):
+        batch = keys[start : start + READ_BATCH]
+        by_id = read_sprints(engine, [ids[key] for key in batch])
+        for key in batch:
+            extract = by_id[ids[key]]
+            extracts[key] = extract
+            context.add_asset_metadata(
+                {
+                    "sprint": extract.sprint.name,
+                    "team": extract.sprint.team_name,
+                    "status": extract.sprint.status,
+                    "issue_count": extract.issues.height,
+                    "member_count": extract.members.height,
+                },
+                partition_key=key,
+            )
+        progress.advance(len(batch))
+    return extracts

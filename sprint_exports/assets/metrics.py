@@ -1,0 +1,28 @@
+"""`sprint_metrics`: the contract metrics of each sprint, shown in the UI as a table."""
+
+from dagster import AssetExecutionContext, MetadataValue, asset
+
+from sprint_exports.assets.common import SPRINT_ASSET_ARGS
+from sprint_exports.metrics import SprintMetrics, compute_metrics
+from sprint_exports.report import METRIC_LABELS
+from sprint_exports.source.extract import SprintExtract
+
+
+@asset(io_manager_key="sprint_io_manager", **SPRINT_ASSET_ARGS)
+def sprint_metrics(context: AssetExecutionContext, sprint_extract: dict[str, SprintExtract]) -> dict[str, SprintMetrics]:
+    """Velocity, completion, capacity, counts per status, average velocity and the daily burndown."""
+    results: dict[str, SprintMetrics] = {}
+    for key, extract in sprint_extract.items():
+        metrics = compute_metrics(extract)
+        results[key] = metrics
+        context.add_asset_metadata(
+            {**metrics.scalars(), "preview": MetadataValue.md(metrics_markdown(metrics))},
+            partition_key=key,
+        )
+    return results
+
+
+def metrics_markdown(metrics: SprintMetrics) -> str:
+    lines = ["| metric | value |", "| --- | --- |"]
+    lines += [f"| {METRIC_LABELS.get(name, name)} | {value:g} |" for name, value in metrics.scalars().items()]
+    return "\n".join(lines)

@@ -1,0 +1,22 @@
+"""The code location: `defs` is the one Definitions object (workspace.yaml loads this module)."""
+
+from __future__ import annotations
+
+from dagster import Definitions
+
+from sprint_exports.assets import SPRINT_ASSETS
+from sprint_exports.io_manager import SprintPartitionIOManager
+from sprint_exports.jobs import export_sprints_job
+from sprint_exports.resources import ExportStore, TrackerDatabase
+from sprint_exports.sensors import sprint_partitions_sensor
+
+defs = Definitions(
+    assets=SPRINT_ASSETS,
+    jobs=[export_sprints_job],
+    sensors=[sprint_partitions_sensor],
+    resources={
+        "tracker": TrackerDatabase(),
+        "export_store": ExportStore(),
+        "sprint_io_manager": SprintPartitionIOManager(),
+    },
+)

@@ -1,0 +1,167 @@
+"""Running `export_sprints_job` in the Dagster instance from the command line.
+
+The run is recorded in the instance like any other, so it shows in the UI.
+Sprints are registered as partitions first; the requested keys are split into
+contiguous ranges of the partition order, and each range runs as one run
+(`--all` is always one run).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from dagster import AssetKey, DagsterEventType, DagsterInstance
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.utils import make_new_run_id
+
+from sprint_exports.assets import EXPORT_ASSET_NAMES
+from sprint_exports.formats import FORMAT_NAMES
+from sprint_exports.partitions import contiguous_ranges, register_sprints, sprint_key, sprints_partitions
+from sprint_exports.source.database import connect
+from sprint_exports.source.readers import UnknownSprintError, list_sprints
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ExportedFile:
+    sprint_id: int
+    sprint_name: str
+    format: str
+    size_bytes: int
+    path: str
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    partition_keys: list[str]
+    success: bool
+    files: list[ExportedFile] = field(default_factory=list)
+    error: str | None = None
+
+
+def parse_formats(text: str) -> list[str]:
+    formats = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [name for name in formats if name not in FORMAT_NAMES]
+    if unknown or not formats:
+        raise ValueError(f"--formats {text!r} is not allowed: use a comma-separated subset of {','.join(FORMAT_NAMES)}")
+    return list(dict.fromkeys(formats))
+
+
+def export_sprints(
+    instance: DagsterInstance,
+    sprint_ids: Sequence[int] | None,
+    formats: Sequence[str] = FORMAT_NAMES,
+    on_progress: ProgressCallback | None = None,
+    tags: dict[str, str] | None = None,
+) -> list[RunOutcome]:
+    """Export `sprint_ids` (None: every sprint) in as few runs as the partition order allows."""
+    from sprint_exports.definitions import defs  # definition load is the slow part; only when running
+
+    engine = connect()
+    try:
+        source_ids = list_sprints(engine)["id"].to_list()
+    finally:
+        engine.dispose()
+    wanted = source_ids if sprint_ids is None else list(dict.fromkeys(sprint_ids))
+    unknown = sorted(set(wanted) - set(source_ids))
+    if unknown:
+        raise UnknownSprintError(f"Sprint id(s) {', '.join(map(str, unknown))} not found in the tracker database")
+    if not wanted:
+        return []
+    register_sprints(instance, source_ids)
+    registered = instance.get_dynamic_partitions(sprints_partitions.name)
+    keys = [sprint_key(i) for i in wanted]
+    job = defs.resolve_job_def("export_sprints_job")
+    selection = [AssetKey("sprint_extract"), AssetKey("sprint_metrics")]
+    selection += [AssetKey(EXPORT_ASSET_NAMES[name]) for name in formats]
+    position = {key: index for index, key in enumerate(registered)}
+    outcomes = []
+    done_before = 0
+    total = len(keys) * len(selection)
+    for start, end in contiguous_ranges(registered, keys):
+        range_keys = registered[position[start] : position[end] + 1]
+        run_tags = dict(tags or {})
+        if start != end:
+            run_tags.update({ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end})
+        run_id = make_new_run_id()
+
+        def execute() -> object:
+            return job.execute_in_process(
+                instance=instance,
+                partition_key=start if start == end else None,
+                asset_selection=selection,
+                run_id=run_id,
+                tags=run_tags,
+                # The CLI shows a progress bar; the full logs are in the instance (and the UI).
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                raise_on_error=False,
+            )
+
+        result = _run_with_progress(instance, run_id, execute, done_before, total, on_progress)
+        outcome = RunOutcome(run_id=run_id, partition_keys=range_keys, success=result.success)
+        outcome.files = exported_files(instance, run_id)
+        if not result.success:
+            outcome.error = _failure_message(result)
+        outcomes.append(outcome)
+        done_before += len(range_keys) * len(selection)
+        if not result.success:
+            break
+    return outcomes
+
+
+def exported_files(instance: DagsterInstance, run_id: str) -> list[ExportedFile]:
+    """The files a run wrote, from its materialization events' metadata."""
+    export_assets = {name: fmt for fmt, name in EXPORT_ASSET_NAMES.items()}
+    files = []
+    for record in _materializations(instance, run_id):
+        materialization = record.event_log_entry.asset_materialization
+        format_name = export_assets.get(materialization.asset_key.to_user_string())
+        if format_name is None:
+            continue
+        metadata = materialization.metadata
+        files.append(
+            ExportedFile(
+                sprint_id=int(materialization.partition),
+                sprint_name=str(metadata["sprint"].value),
+                format=format_name,
+                size_bytes=int(metadata["size_bytes"].value),
+                path=str(metadata["path"].value),
+            )
+        )
+    order = {name: index for index, name in enumerate(FORMAT_NAMES)}
+    return sorted(files, key=lambda f: (f.sprint_id, order[f.format]))
+
+
+def _materializations(instance: DagsterInstance, run_id: str) -> list:
+    return instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=1_000_000).records
+
+
+def _run_with_progress(instance, run_id, execute, done_before, total, on_progress):
+    """Execute in a worker thread while this one reports materializations as progress."""
+    if on_progress is None:
+        return execute()
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=execute()), daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.5)
+        if instance.get_run_by_id(run_id) is not None:
+            on_progress(done_before + len(_materializations(instance, run_id)), total)
+    on_progress(done_before + len(_materializations(instance, run_id)), total)
+    if "result" not in outcome:
+        raise RuntimeError(f"Run {run_id} ended without a result; see the run's logs in the Dagster UI")
+    return outcome["result"]
+
+
+def _failure_message(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
+                error = error.cause
+            return f"step {event.step_key} failed: {error.message.strip()}"
+    return "the run failed; see its logs in the Dagster UI"
