@@ -86,3 +86,37 @@ def empty_sprint_id(demo_extracts) -> int:
     return next(sprint_id for sprint_id, extract in demo_extracts.items() if extract.issues.is_empty())
 
 
+
+
+POSTGRES_ADMIN_URL = os.environ.get("SPRINT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+def services_required() -> bool:
+    """On CI the PostgreSQL and Redis tests must run; on a laptop they may skip."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh schema in the local PostgreSQL `test` database, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_engine(POSTGRES_ADMIN_URL)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as error:
+        message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {str(error.orig).strip()}"
+        if services_required():
+            pytest.fail(f"{message} (required on CI)")
+        print(f"\nSKIPPING PostgreSQL tests: {message}")
+        pytest.skip(message)
+    schema = f"sprint_exports_test_{os.getpid()}"
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{POSTGRES_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    engine.dispose()

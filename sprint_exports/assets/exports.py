@@ -37,7 +37,7 @@ def export_metadata(export: ExportFile) -> dict:
 
 def run_started_at(context: AssetExecutionContext) -> dt.datetime:
     """The run's creation time, so every format of one run lands in the same folder."""
-    record = context.instance.get_run_record_by_id(context.run_id)
+    record = context.instance.get_run_record_by_id(context.run.run_id)
     created = record.create_timestamp if record else dt.datetime.now(dt.UTC)
     return created if created.tzinfo else created.replace(tzinfo=dt.UTC)
 
@@ -58,7 +58,7 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
         for key, extract in sprint_extract.items():
             metrics = sprint_metrics[key]
             report = build_report(extract, metrics)
-            folder = export_folder(root, report.sprint.id, created_at, context.run_id)
+            folder = export_folder(root, report.sprint.id, created_at, context.run.run_id)
             export = write_export(
                 report, template, output_format, folder, created_at=created_at, retention_days=retention
             )

@@ -12,7 +12,7 @@ import polars as pl
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
-from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.shapes import Drawing, Group, String
 from reportlab.lib import colors
 from reportlab.lib.utils import simpleSplit
 
@@ -94,13 +94,16 @@ def velocity_chart(history: pl.DataFrame, current_sprint_id: int, width: float, 
 def _frame(width: float, height: float, title: str, x_title: str, y_title: str) -> Drawing:
     """A drawing with the chart title and both axis titles."""
     drawing = Drawing(width, height)
+    drawing.initialFontName = FONT  # the renderer's opening font; otherwise every chart references Helvetica
     drawing.add(String(0, height - TITLE_SIZE - 2, title, fontName=FONT_BOLD, fontSize=TITLE_SIZE, fillColor=TEXT_COLOUR))
     drawing.add(
         String(LEFT + (width - LEFT - RIGHT) / 2, 2, x_title, fontName=FONT, fontSize=LABEL_SIZE,
                fillColor=TEXT_COLOUR, textAnchor="middle")
     )
-    y_axis_title = String(0, 0, y_title, fontName=FONT, fontSize=LABEL_SIZE, fillColor=TEXT_COLOUR, textAnchor="middle")
-    y_axis_title.transform = (0, 1, -1, 0, LABEL_SIZE + 1, BOTTOM + (height - TOP - BOTTOM) / 2)
+    y_axis_title = Group(
+        String(0, 0, y_title, fontName=FONT, fontSize=LABEL_SIZE, fillColor=TEXT_COLOUR, textAnchor="middle")
+    )
+    y_axis_title.transform = (0, 1, -1, 0, LABEL_SIZE + 1, BOTTOM + (height - TOP - BOTTOM) / 2)  # turned 90°
     drawing.add(y_axis_title)
     return drawing
 

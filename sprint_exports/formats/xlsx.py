@@ -11,8 +11,8 @@ Why it looks the way it does:
   xlsxwriter truncates text beyond Excel's 32,767-character cell limit and
   escapes control characters XML cannot hold (`\\x00` becomes `_x0000_`).
 - Datetimes are Excel serial numbers with a date format, so they sort and
-  filter as dates. Each column is converted once, up front, in polars; the
-  row loop only calls `write_string`/`write_number`.
+  filter as dates. Each column is converted once per slice of rows, in
+  polars; the row loop only calls `write_string`/`write_number`.
 - Files are byte-for-byte reproducible: the creation date comes from the
   sprint (xlsxwriter would otherwise use the clock) and xlsxwriter already
   gives every zip entry a fixed 1980 timestamp.
@@ -45,6 +45,8 @@ WORKBOOK_OPTIONS = {
 # Excel's day 0 is 1899-12-30 (day 1 is 1900-01-01, counting its phantom 29 February).
 EXCEL_DAYS_BEFORE_UNIX_EPOCH = 25_569
 MICROSECONDS_PER_DAY = 86_400_000_000
+# Columns become Python lists a slice at a time, so memory does not grow with the row count.
+CHUNK_ROWS = 10_000
 # The creation date of sprints the tracker never stamped.
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 
@@ -157,20 +159,23 @@ def write_table(sheet: Worksheet, columns: Sequence[Column], frame: pl.DataFrame
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, frame.height, len(columns) - 1)
     writers = [cell_writer(sheet, column.kind, styles) for column in columns]
-    values = [cell_values(frame[column.name], column.kind) for column in columns]
-    write_rows(writers, values, first_row=1)
+    first_row = 1
+    for chunk in frame.iter_slices(CHUNK_ROWS):
+        values = [cell_values(chunk[column.name], column.kind) for column in columns]
+        write_rows(writers, values, first_row)
+        first_row += chunk.height
     return frame.height
 
 
 def cell_writer(sheet: Worksheet, kind: CellKind, styles: Styles) -> tuple[Write, Format | None]:
     """The one write method and format each cell of a column gets: no per-cell type dispatch."""
     if kind == "text":
-        return sheet._write_string, None
+        return sheet.write_string, None
     if kind == "datetime":
-        return sheet._write_number, styles.datetime
+        return sheet.write_number, styles.datetime
     if kind == "date":
-        return sheet._write_number, styles.date
-    return sheet._write_number, None
+        return sheet.write_number, styles.date
+    return sheet.write_number, None
 
 
 def cell_values(series: pl.Series, kind: CellKind) -> list[Any]:

@@ -1,0 +1,3 @@
+from sprint_exports.cli import main
+
+main()

@@ -1,0 +1,100 @@
+"""The CSV export, read back with the csv module."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+
+import polars as pl
+
+from sprint_exports.formats import get_format
+from sprint_exports.templates import Template
+
+HEADER = ["Key", "Summary", "Status", "Type", "Priority", "Assignee", "Story points", "Labels", "Created", "Resolved"]
+
+
+def render_csv(report, template, path) -> tuple[bytes, list[list[str]]]:
+    rows_written = get_format("csv").render(report, template, path)
+    raw = path.read_bytes()
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    assert rows_written == len(rows) - 1
+    return raw, rows
+
+
+def test_issue_table_with_bom_header_and_every_issue(make_report, default_template, awkward_sprint_id, tmp_path):
+    report = make_report(awkward_sprint_id)
+    raw, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM so Excel reads non-ASCII text"
+    assert b"\r\n" in raw
+    assert rows[0] == HEADER
+    assert sorted(row[0] for row in rows[1:]) == sorted(report.issues["key"].to_list())
+    assert len(rows) - 1 == report.issues.height
+
+
+def test_formula_text_is_neutralised_and_the_rest_intact(make_report, default_template, awkward_sprint_id, tmp_path):
+    report = make_report(awkward_sprint_id)
+    _, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    by_key = {row[0]: row for row in rows[1:]}
+    for issue in report.issues.iter_rows(named=True):
+        cell = by_key[issue["key"]][1]
+        summary = issue["summary"]
+        if summary[0] in "=+-@\t\r":
+            assert cell == "'" + summary
+        else:
+            assert cell == summary  # commas, quotes, newlines and emoji survive RFC 4180 quoting
+    assert any(row[1].startswith("'=") for row in rows[1:])
+
+
+def test_unicode_numbers_and_dates(make_report, default_template, tmp_path):
+    report = make_report(1)
+    _, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    assignees = {row[5] for row in rows[1:]}
+    assert "Иван Петров" in assignees
+    issues = {i["key"]: i for i in report.issues.iter_rows(named=True)}
+    for row in rows[1:]:
+        issue = issues[row[0]]
+        assert row[6] == ("" if issue["story_points"] is None else str(issue["story_points"]))
+        assert row[8] == issue["created_at"].strftime("%Y-%m-%d %H:%M")
+        assert row[9] == ("" if issue["resolved_at"] is None else issue["resolved_at"].strftime("%Y-%m-%d %H:%M"))
+
+
+def test_rows_sorted_by_key_as_people_read_them(make_report, default_template, tmp_path):
+    _, rows = render_csv(make_report(2), default_template, tmp_path / "out.csv")
+    numbers = [int(row[0].split("-")[1]) for row in rows[1:]]
+    assert numbers == sorted(numbers)
+
+
+def test_empty_sprint_has_just_the_header(make_report, default_template, empty_sprint_id, tmp_path):
+    _, rows = render_csv(make_report(empty_sprint_id), default_template, tmp_path / "out.csv")
+    assert rows == [HEADER]
+
+
+def test_same_data_same_bytes(make_report, default_template, tmp_path):
+    report = make_report(4)
+    first, _ = render_csv(report, default_template, tmp_path / "a.csv")
+    second, _ = render_csv(report, default_template, tmp_path / "b.csv")
+    assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
+
+
+def test_template_without_issues_writes_key_values(make_report, tmp_path):
+    template = Template.model_validate(
+        {"name": "metrics_only", "fields": {"issues": False, "team_info": False}, "format_options": {}}
+    )
+    report = make_report(1)
+    _, rows = render_csv(report, template, tmp_path / "out.csv")
+    assert rows[0] == ["section", "name", "value"]
+    values = {(row[0], row[1]): row[2] for row in rows[1:]}
+    assert values[("sprint", "Sprint")] == report.sprint.name
+    assert values[("metrics", "Planned points")] == str(report.metrics.planned_points)
+    assert not any(row[0] == "team" for row in rows[1:])
+
+
+def test_neutralise_covers_every_trigger(make_report, default_template, tmp_path):
+    report = make_report(1)
+    triggers = ["=1+1", "+1", "-2", "@SUM(1)", "\tx", "\rx", "plain", "a=b"]
+    issues = report.issues.head(len(triggers)).with_columns(pl.Series("summary", triggers))
+    report = type(report)(sprint=report.sprint, members=report.members, issues=issues, metrics=report.metrics)
+    _, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    got = {row[1] for row in rows[1:]}
+    assert got == {"'=1+1", "'+1", "'-2", "'@SUM(1)", "'\tx", "'\rx", "plain", "a=b"}

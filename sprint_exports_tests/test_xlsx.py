@@ -1,0 +1,283 @@
+"""The XLSX renderer, read back with independent readers (openpyxl, python-calamine) and as a zip."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import posixpath
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import openpyxl
+import polars as pl
+import pytest
+from python_calamine import CalamineWorkbook
+
+from sprint_exports.formats import xlsx
+from sprint_exports.formats.cells import column_labels, issue_rows
+from sprint_exports.metrics import compute_metrics
+from sprint_exports.report import SprintReport, build_report
+from sprint_exports.templates import Template
+
+ALL_SHEETS = ["Summary", "Issues", "Team", "Burndown", "Velocity"]
+NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")  # Greek, Cyrillic
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def render(report: SprintReport, template: Template, folder: Path, name: str = "report.xlsx") -> Path:
+    path = folder / name
+    xlsx.render(report, template, path)
+    return path
+
+
+def sheet_rows(path: Path, sheet: str) -> list[tuple]:
+    return list(openpyxl.load_workbook(path)[sheet].iter_rows(values_only=True))
+
+
+def part_relations(archive: zipfile.ZipFile, part: str) -> list[str]:
+    """The parts that `part` points to through its .rels file, as paths inside the zip."""
+    folder, name = posixpath.split(part)
+    rels = f"{folder}/_rels/{name}.rels"
+    if rels not in archive.namelist():
+        return []
+    targets = [relation.get("Target") for relation in ElementTree.fromstring(archive.read(rels))]
+    return [target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"{folder}/{target}") for target in targets]
+
+
+def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its worksheet part, resolved through the workbook's relationships."""
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {relation.get("Id"): "xl/" + relation.get("Target") for relation in rels}
+    return {sheet.get("name"): targets[sheet.get(f"{{{RELS_NS}}}id")] for sheet in workbook.iter(f"{{{MAIN_NS}}}sheet")}
+
+
+def charts_by_sheet(path: Path) -> dict[str, list[str]]:
+    """Sheet name -> the chart XML of every chart its drawing holds (openpyxl does not load charts)."""
+    with zipfile.ZipFile(path) as archive:
+        charts = {}
+        for sheet, part in sheet_parts(archive).items():
+            drawings = [target for target in part_relations(archive, part) if "/drawings/" in target]
+            chart_parts = [chart for drawing in drawings for chart in part_relations(archive, drawing)]
+            charts[sheet] = [archive.read(chart).decode() for chart in chart_parts]
+        return charts
+
+
+def chart_entries(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as archive:
+        return [name for name in archive.namelist() if name.startswith("xl/charts/")]
+
+
+@pytest.fixture(scope="module")
+def awkward_report(make_report, awkward_sprint_id) -> SprintReport:
+    return make_report(awkward_sprint_id)
+
+
+@pytest.fixture(scope="module")
+def awkward_xlsx(awkward_report, default_template, tmp_path_factory) -> Path:
+    return render(awkward_report, default_template, tmp_path_factory.mktemp("xlsx"))
+
+
+def test_sheets_follow_the_template_sections(awkward_report, default_template, awkward_xlsx):
+    assert awkward_report.sprint.status == "completed"
+    assert openpyxl.load_workbook(awkward_xlsx).sheetnames == ALL_SHEETS
+
+
+def test_render_returns_the_issue_row_count(awkward_report, default_template, tmp_path):
+    assert xlsx.render(awkward_report, default_template, tmp_path / "r.xlsx") == awkward_report.issues.height
+
+
+def test_summary_has_title_facts_and_every_metric_as_a_number(awkward_report, default_template, awkward_xlsx):
+    sheet = openpyxl.load_workbook(awkward_xlsx)["Summary"]
+    assert sheet["A1"].value == default_template.title
+    assert sheet["A1"].font.b and sheet["A1"].font.sz > 11
+    values = {label: value for label, value in sheet.iter_rows(min_row=2, values_only=True) if label}
+    assert values["Sprint"] == awkward_report.sprint.name
+    assert values["Team"] == awkward_report.sprint.team_name
+    for label, number in awkward_report.metric_rows():
+        assert isinstance(values[label], int | float), label
+        assert values[label] == pytest.approx(number), label
+    assert values["Planned points"] == awkward_report.metrics.planned_points
+
+
+def test_issue_table_matches_the_report_cell_for_cell(awkward_report, default_template, awkward_xlsx):
+    header, *rows = sheet_rows(awkward_xlsx, "Issues")
+    expected = issue_rows(awkward_report, default_template)
+    assert list(header) == column_labels(default_template)
+    assert len(rows) == expected.height
+    for written, row in zip(rows, expected.iter_rows()):
+        for value, original in zip(written, row):
+            if isinstance(original, dt.datetime):
+                assert abs(value - original) < dt.timedelta(milliseconds=1)
+            else:
+                assert value == original
+    assert {row[0] for row in rows} == set(awkward_report.issues["key"])
+
+
+def test_issue_cells_have_real_types(awkward_xlsx, default_template):
+    sheet = openpyxl.load_workbook(awkward_xlsx)["Issues"]
+    labels = column_labels(default_template)
+    points = labels.index("Story points") + 1
+    created = labels.index("Created") + 1
+    point_cells = [row[0] for row in sheet.iter_rows(min_row=2, min_col=points, max_col=points)]
+    assert any(cell.value is not None for cell in point_cells)
+    assert all(cell.data_type == "n" for cell in point_cells if cell.value is not None)
+    created_cells = [row[0] for row in sheet.iter_rows(min_row=2, min_col=created, max_col=created)]
+    assert all(isinstance(cell.value, dt.datetime) for cell in created_cells)
+    assert created_cells[0].number_format == "yyyy-mm-dd hh:mm"
+
+
+def test_formula_like_text_stays_text(awkward_report, awkward_xlsx):
+    sheet = openpyxl.load_workbook(awkward_xlsx)["Issues"]
+    cells = {row[1].value: row[1] for row in sheet.iter_rows(min_row=2)}
+    risky = [text for text in awkward_report.issues["summary"] if text and text[0] in "=+-@\t"]
+    assert any(text.startswith("=") for text in risky)
+    for text in risky:
+        assert cells[text].data_type == "s"
+        assert cells[text].value == text  # intact, no quote prefix
+    with zipfile.ZipFile(awkward_xlsx) as archive:
+        issues_xml = archive.read(sheet_parts(archive)["Issues"]).decode()
+    assert "<f>" not in issues_xml and "<hyperlink" not in issues_xml
+
+
+def test_non_latin_names_read_back_exactly(demo_extracts, make_report, default_template, tmp_path):
+    sprint_id = next(
+        sprint_id
+        for sprint_id, extract in demo_extracts.items()
+        if extract.issues["assignee"].drop_nulls().str.contains(NON_LATIN.pattern).any()
+    )
+    report = make_report(sprint_id)
+    path = render(report, default_template, tmp_path)
+    assignee = column_labels(default_template).index("Assignee")
+    _, *issues = sheet_rows(path, "Issues")
+    written = {row[assignee] for row in issues} - {None}
+    assert written == set(report.issues["assignee"].drop_nulls())
+    assert any(NON_LATIN.search(name) for name in written)
+    _, *team = sheet_rows(path, "Team")
+    assert [row[0] for row in team] == report.members["name"].to_list()
+    assert [row[3] for row in team] == report.members["capacity"].to_list()
+
+
+def test_issue_header_is_bold_frozen_and_filtered(awkward_report, default_template, awkward_xlsx):
+    sheet = openpyxl.load_workbook(awkward_xlsx)["Issues"]
+    assert all(cell.font.b for cell in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    last_column = openpyxl.utils.get_column_letter(len(default_template.columns))
+    assert sheet.auto_filter.ref == f"A1:{last_column}{awkward_report.issues.height + 1}"
+    assert sheet.column_dimensions["B"].width == pytest.approx(48, abs=1)
+
+
+def test_burndown_has_dates_and_a_line_chart(awkward_report, awkward_xlsx):
+    header, *rows = sheet_rows(awkward_xlsx, "Burndown")
+    burndown = awkward_report.metrics.burndown
+    assert list(header) == ["Day", "Remaining points", "Ideal points"]
+    assert [row[0].date() for row in rows] == burndown["day"].to_list()
+    assert [row[1] for row in rows] == burndown["remaining_points"].to_list()
+    assert entry_exists(awkward_xlsx, "xl/charts/chart1.xml")
+    charts = charts_by_sheet(awkward_xlsx)
+    (burndown_chart,) = charts["Burndown"]
+    assert "<c:lineChart>" in burndown_chart and burndown_chart.count("<c:ser>") == 2
+    assert "Burndown!$B$2:$B$" in burndown_chart and "Burndown!$C$2:$C$" in burndown_chart
+    (velocity_chart,) = charts["Velocity"]
+    assert "<c:barChart>" in velocity_chart and '<c:barDir val="col"/>' in velocity_chart
+    assert charts["Issues"] == []
+
+
+def entry_exists(path: Path, name: str) -> bool:
+    with zipfile.ZipFile(path) as archive:
+        return name in archive.namelist()
+
+
+def test_velocity_sheet_lists_the_history(awkward_report, awkward_xlsx):
+    _, *rows = sheet_rows(awkward_xlsx, "Velocity")
+    history = awkward_report.metrics.velocity_history
+    assert rows == list(zip(history["name"], history["velocity"]))
+
+
+def test_no_charts_when_the_template_turns_them_off(awkward_report, tmp_path):
+    template = Template.model_validate({"name": "no_charts", "format_options": {"include_charts": False}})
+    path = render(awkward_report, template, tmp_path)
+    assert chart_entries(path) == []
+    assert openpyxl.load_workbook(path).sheetnames == ALL_SHEETS
+
+
+def test_sections_the_template_leaves_out_have_no_sheet(awkward_report, tmp_path):
+    no_team = Template.model_validate({"name": "no_team", "fields": {"team_info": False}})
+    assert openpyxl.load_workbook(render(awkward_report, no_team, tmp_path, "a.xlsx")).sheetnames == [
+        "Summary",
+        "Issues",
+        "Burndown",
+        "Velocity",
+    ]
+    issues_only = Template.model_validate(
+        {"name": "issues_only", "fields": {"basic_info": False, "team_info": False, "metrics": False}}
+    )
+    path = render(awkward_report, issues_only, tmp_path, "b.xlsx")
+    assert openpyxl.load_workbook(path).sheetnames == ["Issues"]
+    assert chart_entries(path) == []
+
+
+def test_column_choice_and_sort_order_follow_the_template(awkward_report, tmp_path):
+    template = Template.model_validate(
+        {
+            "name": "points_first",
+            "fields": {"issue_columns": ["story_points", "key"], "custom_fields": ["resolved_at"]},
+            "format_options": {"sort_by": "-story_points"},
+        }
+    )
+    header, *rows = sheet_rows(render(awkward_report, template, tmp_path), "Issues")
+    assert list(header) == ["Story points", "Key", "Resolved"]
+    expected = issue_rows(awkward_report, template)
+    assert [row[:2] for row in rows] == list(zip(expected["story_points"], expected["key"]))
+
+
+def test_empty_sprint_gives_headers_and_no_rows(make_report, empty_sprint_id, default_template, tmp_path):
+    report = make_report(empty_sprint_id)
+    path = tmp_path / "empty.xlsx"
+    assert xlsx.render(report, default_template, path) == 0
+    assert sheet_rows(path, "Issues") == [tuple(column_labels(default_template))]
+    calamine_rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Issues").to_python()
+    assert calamine_rows == [column_labels(default_template)]
+
+
+def test_sprint_without_dates_has_no_chart_over_an_empty_range(demo_extracts, empty_sprint_id, default_template, tmp_path):
+    extract = demo_extracts[empty_sprint_id]
+    undated = dataclasses.replace(
+        extract, sprint=dataclasses.replace(extract.sprint, start_date=None, end_date=None, updated_at=None)
+    )
+    report = build_report(undated, compute_metrics(undated))
+    assert report.metrics.burndown.is_empty() and report.metrics.velocity_history.is_empty()
+    path = render(report, default_template, tmp_path)
+    assert chart_entries(path) == []
+    assert sheet_rows(path, "Burndown") == [("Day", "Remaining points", "Ideal points")]
+    assert sheet_rows(path, "Velocity") == [("Sprint", "Velocity")]
+
+
+def test_two_renders_are_byte_identical(awkward_report, default_template, tmp_path):
+    first = render(awkward_report, default_template, tmp_path, "first.xlsx")
+    second = render(awkward_report, default_template, tmp_path, "second.xlsx")
+    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
+    properties = openpyxl.load_workbook(first).properties
+    assert properties.created == awkward_report.sprint.updated_at
+    assert properties.title == awkward_report.sprint.name
+
+
+def test_awkward_text_is_kept_or_truncated_never_corrupting_the_file(awkward_report, default_template, tmp_path):
+    texts = ["nul\x00bell\x07end", "_x0041_ is literal text", "x" * 40_000, "🚀" * 20_000, "  padded  "]
+    issues = awkward_report.issues.head(len(texts)).with_columns(
+        summary=pl.Series(texts), key=pl.Series([f"T-{index}" for index in range(len(texts))])
+    )
+    path = render(dataclasses.replace(awkward_report, issues=issues), default_template, tmp_path)
+    openpyxl.load_workbook(path)  # well-formed XML
+    # calamine decodes Excel's _xHHHH_ escapes the way Excel does.
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Issues").to_python()
+    summaries = [row[1] for row in rows[1:]]
+    assert summaries[0] == "nul\x00bell\x07end"
+    assert summaries[1] == "_x0041_ is literal text"
+    assert summaries[2] == "x" * 32_767
+    assert summaries[3] == "🚀" * 16_383  # 32,766 UTF-16 units: a rocket is two
+    assert summaries[4] == "  padded  "
