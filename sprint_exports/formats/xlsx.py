@@ -42,7 +42,7 @@ WORKBOOK_OPTIONS = {
     "strings_to_urls": False,
     "strings_to_numbers": False,
 }
-# Excel's day 0 is 1899-12-30 (day 1 is 1900-01-01, counting its phantom 29 February).
+# Excel serials count days from 1899-12-30 (exact from March 1900, after Excel's phantom 29 February 1900).
 EXCEL_DAYS_BEFORE_UNIX_EPOCH = 25_569
 MICROSECONDS_PER_DAY = 86_400_000_000
 # Columns become Python lists a slice at a time, so memory does not grow with the row count.
