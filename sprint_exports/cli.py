@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
@@ -64,11 +65,12 @@ def seed_demo_command(url: str | None, sprints: int, issues_per_sprint: int | No
 @click.option("--sprint", "sprint_ids", multiple=True, type=int, help="Sprint id to export; repeat for more.")
 @click.option("--all", "all_sprints", is_flag=True, help="Export every sprint in the tracker as one run.")
 @click.option("--formats", default="csv,xlsx,pdf", show_default=True, help="Comma-separated formats.")
-def export_command(sprint_ids: Sequence[int], all_sprints: bool, formats: str) -> None:
+@click.option("--template", "template_name", help="Template name (see `templates list`); default sprint_summary.")
+def export_command(sprint_ids: Sequence[int], all_sprints: bool, formats: str, template_name: str | None) -> None:
     """Run export_sprints_job in the Dagster instance and list the files written."""
     if bool(sprint_ids) == all_sprints:
         _fail("give either --sprint ID (one or more) or --all", 2)
-    _export(None if all_sprints else list(sprint_ids), formats)
+    _export(None if all_sprints else list(sprint_ids), formats, template_name)
 
 
 @main.command("demo")
@@ -79,13 +81,16 @@ def demo_command() -> None:
     _export(None, "csv,xlsx,pdf")
 
 
-def _export(sprint_ids: list[int] | None, formats_text: str) -> None:
+def _export(sprint_ids: list[int] | None, formats_text: str, template_name: str | None = None) -> None:
     from sprint_exports.runner import export_sprints, parse_formats
     from sprint_exports.source.database import SourceUnavailableError
     from sprint_exports.source.readers import UnknownSprintError
+    from sprint_exports.templates import get_template, load_templates
 
     try:
         formats = parse_formats(formats_text)
+        if template_name is not None:
+            get_template(template_name, load_templates(settings.templates_dir()))
     except ValueError as error:
         _fail(str(error), 2)
     instance = _instance()
@@ -99,7 +104,7 @@ def _export(sprint_ids: list[int] | None, formats_text: str) -> None:
         bar.update(done - bar.pos)
 
     try:
-        outcomes = export_sprints(instance, sprint_ids, formats, on_progress=show_progress)
+        outcomes = export_sprints(instance, sprint_ids, formats, on_progress=show_progress, template=template_name)
     except (SourceUnavailableError, UnknownSprintError, ValueError) as error:
         _fail(str(error), 2)
     finally:
@@ -132,3 +137,55 @@ def _human_size(size: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size} B"
+
+
+@main.group("templates")
+def templates_group() -> None:
+    """List, show and validate report templates."""
+
+
+@templates_group.command("list")
+def templates_list() -> None:
+    """Every template a run can use: the built-ins and SPRINT_EXPORT_TEMPLATES_DIR's files."""
+    from sprint_exports.templates import builtin_templates, load_templates
+
+    try:
+        templates = load_templates(settings.templates_dir())
+    except ValueError as error:
+        _fail(str(error))
+    for name, template in sorted(templates.items()):
+        origin = "built-in" if name in builtin_templates() else "custom"
+        click.echo(f"{name:<24} {origin:<9} {template.title}")
+
+
+@templates_group.command("show")
+@click.argument("name")
+def templates_show(name: str) -> None:
+    """Print a template as resolved YAML, defaults filled in."""
+    from sprint_exports.templates import get_template, load_templates, template_yaml
+
+    try:
+        click.echo(template_yaml(get_template(name, load_templates(settings.templates_dir()))), nl=False)
+    except ValueError as error:
+        _fail(str(error))
+
+
+@templates_group.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def templates_validate(paths: tuple[Path, ...]) -> None:
+    """Check template files; exit code 1 and the problems if any is invalid."""
+    from sprint_exports.templates import TemplateError, builtin_templates, load_template_file
+
+    failed = False
+    for path in paths:
+        try:
+            template = load_template_file(path)
+            if template.name in builtin_templates():
+                raise TemplateError(f"Template file {path}: name {template.name!r} clashes with a built-in template")
+        except TemplateError as error:
+            failed = True
+            click.secho(f"INVALID {error}", fg="red", err=True)
+        else:
+            click.echo(f"ok      {path} ({template.name})")
+    if failed:
+        sys.exit(1)

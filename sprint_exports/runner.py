@@ -57,6 +57,7 @@ def export_sprints(
     formats: Sequence[str] = FORMAT_NAMES,
     on_progress: ProgressCallback | None = None,
     tags: dict[str, str] | None = None,
+    template: str | None = None,
 ) -> list[RunOutcome]:
     """Export `sprint_ids` (None: every sprint) in as few runs as the partition order allows."""
     from sprint_exports.definitions import defs  # definition load is the slow part; only when running
@@ -79,6 +80,10 @@ def export_sprints(
     selection = [AssetKey("sprint_extract"), AssetKey("sprint_metrics")]
     selection += [AssetKey(EXPORT_ASSET_NAMES[name]) for name in formats]
     position = {key: index for index, key in enumerate(registered)}
+    # The CLI shows a progress bar; the full logs are in the instance (and the UI).
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    if template is not None:
+        run_config["resources"] = {"report_template": {"config": {"name": template}}}
     outcomes = []
     done_before = 0
     total = len(keys) * len(selection)
@@ -96,8 +101,7 @@ def export_sprints(
                 asset_selection=selection,
                 run_id=run_id,
                 tags=run_tags,
-                # The CLI shows a progress bar; the full logs are in the instance (and the UI).
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+                run_config=run_config,
                 raise_on_error=False,
             )
 
@@ -158,10 +162,13 @@ def _run_with_progress(instance, run_id, execute, done_before, total, on_progres
 
 
 def _failure_message(result) -> str:
+    """The first failure's own error, unwrapped from Dagster's framework errors."""
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            while error.cause is not None and error.cls_name in ("DagsterExecutionStepExecutionError",):
-                error = error.cause
-            return f"step {event.step_key} failed: {error.message.strip()}"
+        error = getattr(event.event_specific_data, "error", None)
+        if not event.is_failure or error is None:
+            continue
+        while error.cause is not None and error.cls_name.startswith("Dagster"):
+            error = error.cause
+        where = f"step {event.step_key}" if event.step_key else "run start"
+        return f"{where} failed: {error.message.strip()}"
     return "the run failed; see its logs in the Dagster UI"

@@ -45,3 +45,9 @@ def retention_days() -> int:
             f"SPRINT_EXPORTS_RETENTION_DAYS={raw!r} is not allowed: use a whole number of days, 1 or more"
         )
     return days
+
+
+def templates_dir() -> Path:
+    """Custom templates: SPRINT_EXPORT_TEMPLATES_DIR, else `templates/` in the working folder."""
+    configured = os.environ.get("SPRINT_EXPORT_TEMPLATES_DIR")
+    return Path(configured).resolve() if configured else Path.cwd() / "templates"

@@ -7,11 +7,18 @@ import hashlib
 import io
 
 import polars as pl
+import pytest
 
 from sprint_exports.formats import get_format
-from sprint_exports.templates import Template
+from sprint_exports.templates import Template, get_template
 
 HEADER = ["Key", "Summary", "Status", "Type", "Priority", "Assignee", "Story points", "Labels", "Created", "Resolved"]
+
+
+@pytest.fixture(scope="module")
+def issue_list() -> Template:
+    """Every column, ungrouped, sorted by key: the plain issue table."""
+    return get_template("issue_list")
 
 
 def render_csv(report, template, path) -> tuple[bytes, list[list[str]]]:
@@ -22,9 +29,9 @@ def render_csv(report, template, path) -> tuple[bytes, list[list[str]]]:
     return raw, rows
 
 
-def test_issue_table_with_bom_header_and_every_issue(make_report, default_template, awkward_sprint_id, tmp_path):
+def test_issue_table_with_bom_header_and_every_issue(make_report, issue_list, awkward_sprint_id, tmp_path):
     report = make_report(awkward_sprint_id)
-    raw, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    raw, rows = render_csv(report, issue_list, tmp_path / "out.csv")
     assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 BOM so Excel reads non-ASCII text"
     assert b"\r\n" in raw
     assert rows[0] == HEADER
@@ -32,9 +39,9 @@ def test_issue_table_with_bom_header_and_every_issue(make_report, default_templa
     assert len(rows) - 1 == report.issues.height
 
 
-def test_formula_text_is_neutralised_and_the_rest_intact(make_report, default_template, awkward_sprint_id, tmp_path):
+def test_formula_text_is_neutralised_and_the_rest_intact(make_report, issue_list, awkward_sprint_id, tmp_path):
     report = make_report(awkward_sprint_id)
-    _, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    _, rows = render_csv(report, issue_list, tmp_path / "out.csv")
     by_key = {row[0]: row for row in rows[1:]}
     for issue in report.issues.iter_rows(named=True):
         cell = by_key[issue["key"]][1]
@@ -46,9 +53,9 @@ def test_formula_text_is_neutralised_and_the_rest_intact(make_report, default_te
     assert any(row[1].startswith("'=") for row in rows[1:])
 
 
-def test_unicode_numbers_and_dates(make_report, default_template, tmp_path):
+def test_unicode_numbers_and_dates(make_report, issue_list, tmp_path):
     report = make_report(1)
-    _, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    _, rows = render_csv(report, issue_list, tmp_path / "out.csv")
     assignees = {row[5] for row in rows[1:]}
     assert "Иван Петров" in assignees
     issues = {i["key"]: i for i in report.issues.iter_rows(named=True)}
@@ -59,21 +66,21 @@ def test_unicode_numbers_and_dates(make_report, default_template, tmp_path):
         assert row[9] == ("" if issue["resolved_at"] is None else issue["resolved_at"].strftime("%Y-%m-%d %H:%M"))
 
 
-def test_rows_sorted_by_key_as_people_read_them(make_report, default_template, tmp_path):
-    _, rows = render_csv(make_report(2), default_template, tmp_path / "out.csv")
+def test_rows_sorted_by_key_as_people_read_them(make_report, issue_list, tmp_path):
+    _, rows = render_csv(make_report(2), issue_list, tmp_path / "out.csv")
     numbers = [int(row[0].split("-")[1]) for row in rows[1:]]
     assert numbers == sorted(numbers)
 
 
-def test_empty_sprint_has_just_the_header(make_report, default_template, empty_sprint_id, tmp_path):
-    _, rows = render_csv(make_report(empty_sprint_id), default_template, tmp_path / "out.csv")
+def test_empty_sprint_has_just_the_header(make_report, issue_list, empty_sprint_id, tmp_path):
+    _, rows = render_csv(make_report(empty_sprint_id), issue_list, tmp_path / "out.csv")
     assert rows == [HEADER]
 
 
-def test_same_data_same_bytes(make_report, default_template, tmp_path):
+def test_same_data_same_bytes(make_report, issue_list, tmp_path):
     report = make_report(4)
-    first, _ = render_csv(report, default_template, tmp_path / "a.csv")
-    second, _ = render_csv(report, default_template, tmp_path / "b.csv")
+    first, _ = render_csv(report, issue_list, tmp_path / "a.csv")
+    second, _ = render_csv(report, issue_list, tmp_path / "b.csv")
     assert hashlib.sha256(first).digest() == hashlib.sha256(second).digest()
 
 
@@ -90,11 +97,23 @@ def test_template_without_issues_writes_key_values(make_report, tmp_path):
     assert not any(row[0] == "team" for row in rows[1:])
 
 
-def test_neutralise_covers_every_trigger(make_report, default_template, tmp_path):
+def test_neutralise_covers_every_trigger(make_report, issue_list, tmp_path):
     report = make_report(1)
     triggers = ["=1+1", "+1", "-2", "@SUM(1)", "\tx", "\rx", "plain", "a=b"]
     issues = report.issues.head(len(triggers)).with_columns(pl.Series("summary", triggers))
     report = type(report)(sprint=report.sprint, members=report.members, issues=issues, metrics=report.metrics)
-    _, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    _, rows = render_csv(report, issue_list, tmp_path / "out.csv")
     got = {row[1] for row in rows[1:]}
     assert got == {"'=1+1", "'+1", "'-2", "'@SUM(1)", "'\tx", "'\rx", "plain", "a=b"}
+
+
+def test_default_template_groups_by_status_with_the_group_column_first(make_report, default_template, tmp_path):
+    report = make_report(4)
+    _, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    assert rows[0] == ["Status"] + [label for label in HEADER if label != "Status"]
+    statuses = [row[0] for row in rows[1:]]
+    order = ["To Do", "In Progress", "In Review", "Done"]
+    assert statuses == sorted(statuses, key=order.index), "groups in workflow order"
+    for status in set(statuses):
+        numbers = [int(row[1].split("-")[1]) for row in rows[1:] if row[0] == status]
+        assert numbers == sorted(numbers), f"sorted by key within {status}"

@@ -18,7 +18,7 @@ from sprint_exports.report import build_report
 from sprint_exports.resources import ExportStore
 from sprint_exports.source.extract import SprintExtract
 from sprint_exports.store import ExportFile, export_folder, write_export
-from sprint_exports.templates import DEFAULT_TEMPLATE, get_template
+from sprint_exports.template_config import ReportTemplate
 
 
 def export_metadata(export: ExportFile) -> dict:
@@ -47,11 +47,12 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
     def export_asset(
         context: AssetExecutionContext,
         export_store: ExportStore,
+        report_template: ReportTemplate,
         sprint_extract: dict[str, SprintExtract],
         sprint_metrics: dict[str, SprintMetrics],
     ) -> MaterializeResult:
         output_format = get_format(format_name)
-        template = get_template(DEFAULT_TEMPLATE)
+        template = report_template.resolve()
         created_at = run_started_at(context)
         root, retention = export_store.root(), export_store.retention()
         progress = Progress(len(sprint_extract), f"sprints exported as {format_name}", context.log.info)

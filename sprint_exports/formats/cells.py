@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from sprint_exports.report import ISSUE_COLUMNS, SprintReport
+from sprint_exports.source.schema import ISSUE_STATUSES
 from sprint_exports.templates import Template
 
 # OWASP CSV injection: a cell starting with one of these is read as a formula.
@@ -21,14 +22,48 @@ def neutralise_text(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def issue_rows(report: SprintReport, template: Template) -> pl.DataFrame:
-    """The issue table a template asks for: its columns, in its order, sorted by its key.
+NO_GROUP = "(none)"
 
-    Ties keep the tracker's order (stable sort), so exports are reproducible.
+
+def issue_rows(report: SprintReport, template: Template) -> pl.DataFrame:
+    """The issue table a template asks for: its columns in order, grouped, then sorted.
+
+    Groups come in a fixed order (statuses in workflow order, other values
+    alphabetically, empty last); ties keep the tracker's order, so exports are
+    reproducible.
     """
-    return report.issues.sort(
-        sort_keys(template.sort_column), descending=template.sort_descending, nulls_last=True, maintain_order=True
-    ).select(template.columns)
+    keys, descending = sort_keys(template.sort_column), [template.sort_descending]
+    group = template.group_column
+    if group is not None:
+        keys = [_group_rank(group), pl.col(group), *keys]
+        descending = [False, False] + descending * (len(keys) - 2)
+    else:
+        descending = descending * len(keys)
+    return report.issues.sort(keys, descending=descending, nulls_last=True, maintain_order=True).select(
+        template.table_columns
+    )
+
+
+def issue_groups(rows: pl.DataFrame, template: Template) -> list[tuple[str, pl.DataFrame]]:
+    """`issue_rows` split into (group label, rows) in order; one unlabelled group when not grouping."""
+    group = template.group_column
+    if group is None:
+        return [("", rows)]
+    return [
+        (NO_GROUP if value is None else str(value), part)
+        for (value,), part in rows.partition_by(group, maintain_order=True, as_dict=True).items()
+    ]
+
+
+def story_points_total(rows: pl.DataFrame) -> int:
+    return int(rows["story_points"].fill_null(0).sum()) if "story_points" in rows.columns else 0
+
+
+def _group_rank(column: str) -> pl.Expr:
+    if column == "status":
+        order = {status: rank for rank, status in enumerate(ISSUE_STATUSES)}
+        return pl.col("status").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+    return pl.lit(0)
 
 
 def sort_keys(column: str) -> list[pl.Expr]:
@@ -40,4 +75,4 @@ def sort_keys(column: str) -> list[pl.Expr]:
 
 
 def column_labels(template: Template) -> list[str]:
-    return [ISSUE_COLUMNS[name].label for name in template.columns]
+    return [ISSUE_COLUMNS[name].label for name in template.table_columns]

@@ -1,11 +1,18 @@
-"""Report templates: the model, the built-in YAML files, loading and validation."""
+"""Report templates: the model, the built-in YAML files, custom template folders.
+
+Templates are validated when they are loaded, at definition load, so a bad
+file stops the code location from loading with a message that names the
+file, the field and what is allowed, instead of failing a run later.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from sprint_exports.templates.model import Template
 
@@ -17,17 +24,38 @@ class TemplateError(ValueError):
     """A template that cannot be used, with a message naming the file and field."""
 
 
+def describe_validation_error(error: ValidationError) -> str:
+    """Pydantic's errors as `field: problem` lines a person can act on."""
+    lines = []
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem["loc"]) or "template"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "is not a template field (allowed: name, title, fields, format_options and their documented keys)"
+        elif problem["type"] == "literal_error":
+            message = f"{problem['input']!r} is not allowed; {message[0].lower()}{message[1:]}"
+        elif problem["type"] == "string_pattern_mismatch" and field == "name":
+            message = "must be lower-case letters, digits and underscores, starting with a letter"
+        lines.append(f"{field}: {message}")
+    return "; ".join(lines)
+
+
+def parse_template(document: object, source: str) -> Template:
+    """Validate a template given as parsed YAML/run config; `source` names it in errors."""
+    if not isinstance(document, Mapping):
+        raise TemplateError(f"{source}: expected a mapping with name, title, fields, format_options")
+    try:
+        return Template.model_validate(dict(document))
+    except ValidationError as error:
+        raise TemplateError(f"{source}: {describe_validation_error(error)}") from None
+
+
 def load_template_file(path: Path) -> Template:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise TemplateError(f"Template file {path}: cannot read it as YAML: {error}") from None
-    if not isinstance(document, dict):
-        raise TemplateError(f"Template file {path}: expected a mapping with name, title, fields, format_options")
-    try:
-        return Template.model_validate(document)
-    except ValueError as error:
-        raise TemplateError(f"Template file {path}: {error}") from None
+    return parse_template(document, f"Template file {path}")
 
 
 @cache
@@ -36,11 +64,48 @@ def builtin_templates() -> dict[str, Template]:
     return {template.name: template for template in templates}
 
 
-def get_template(name: str) -> Template:
-    templates = builtin_templates()
-    if name not in templates:
-        raise TemplateError(f"Unknown template {name!r}; available: {', '.join(sorted(templates))}")
-    return templates[name]
+def load_templates(custom_dir: Path | None) -> dict[str, Template]:
+    """The built-ins plus every `*.yaml`/`*.yml` in `custom_dir` (which may be absent)."""
+    templates = dict(builtin_templates())
+    if custom_dir is None or not custom_dir.is_dir():
+        return templates
+    origins: dict[str, Path] = {}
+    for path in sorted([*custom_dir.glob("*.yaml"), *custom_dir.glob("*.yml")]):
+        template = load_template_file(path)
+        if template.name in builtin_templates():
+            raise TemplateError(
+                f"Template file {path}: name {template.name!r} clashes with a built-in template "
+                f"({', '.join(sorted(builtin_templates()))}); choose another name"
+            )
+        if template.name in origins:
+            raise TemplateError(
+                f"Template file {path}: name {template.name!r} is already used by {origins[template.name]}"
+            )
+        origins[template.name] = path
+        templates[template.name] = template
+    return templates
 
 
-__all__ = ["DEFAULT_TEMPLATE", "Template", "TemplateError", "builtin_templates", "get_template", "load_template_file"]
+def get_template(name: str, templates: Mapping[str, Template] | None = None) -> Template:
+    available = builtin_templates() if templates is None else templates
+    if name not in available:
+        raise TemplateError(f"Unknown template {name!r}; available: {', '.join(sorted(available))}")
+    return available[name]
+
+
+def template_yaml(template: Template) -> str:
+    """The resolved template as YAML, in the field order of the model."""
+    return yaml.safe_dump(template.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "Template",
+    "TemplateError",
+    "builtin_templates",
+    "get_template",
+    "load_template_file",
+    "load_templates",
+    "parse_template",
+    "template_yaml",
+]

@@ -94,6 +94,19 @@ class Template(BaseModel):
         return [*self.fields.issue_columns, *self.fields.custom_fields]
 
     @property
+    def group_column(self) -> str | None:
+        group_by = self.format_options.group_by
+        return None if group_by == "none" else group_by
+
+    @property
+    def table_columns(self) -> list[str]:
+        """The exported issue table's columns: the group column first when grouping, then `columns`."""
+        group = self.group_column
+        if group is None:
+            return self.columns
+        return [group, *(column for column in self.columns if column != group)]
+
+    @property
     def sort_column(self) -> str:
         return self.format_options.sort_by.removeprefix("-")
 
