@@ -73,6 +73,14 @@ def chart_entries(path: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
+def default_template(default_template) -> Template:
+    """The default template without grouping, so rows map one to one; grouping has its own tests."""
+    return Template.model_validate(
+        {**default_template.model_dump(), "format_options": {**default_template.format_options.model_dump(), "group_by": "none"}}
+    )
+
+
+@pytest.fixture(scope="module")
 def awkward_report(make_report, awkward_sprint_id) -> SprintReport:
     return make_report(awkward_sprint_id)
 
@@ -281,3 +289,24 @@ def test_awkward_text_is_kept_or_truncated_never_corrupting_the_file(awkward_rep
     assert summaries[2] == "x" * 32_767
     assert summaries[3] == "🚀" * 16_383  # 32,766 UTF-16 units: a rocket is two
     assert summaries[4] == "  padded  "
+
+
+def test_grouped_issues_have_headings_and_story_point_subtotals(make_report, tmp_path):
+    from sprint_exports.templates import get_template
+
+    template = get_template("sprint_summary")  # grouped by status
+    report = make_report(4)
+    rows = sheet_rows(render(report, template, tmp_path), "Issues")
+    assert rows[0][0] == "Status"
+    headings = [(index, row[0]) for index, row in enumerate(rows) if str(row[0]).startswith("Status: ")]
+    subtotals = [(index, row) for index, row in enumerate(rows) if str(row[0]).startswith("Subtotal ")]
+    statuses = [text.split(": ")[1].split(" (")[0] for _, text in headings]
+    assert statuses == [s for s in ["To Do", "In Progress", "In Review", "Done"] if s in set(report.issues["status"])]
+    points_column = rows[0].index("Story points")
+    for (start, heading), (end, subtotal), status in zip(headings, subtotals, statuses):
+        group = report.issues.filter(pl.col("status") == status)
+        assert f"({group.height} issues)" in heading
+        assert end - start - 1 == group.height
+        assert {row[0] for row in rows[start + 1 : end]} == {status}
+        assert subtotal[points_column] == group["story_points"].fill_null(0).sum()
+    assert len(rows) == 1 + report.issues.height + 2 * len(statuses)

@@ -32,7 +32,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from sprint_exports.formats.cells import issue_rows
+from sprint_exports.formats.cells import issue_groups, issue_rows, story_points_total
 from sprint_exports.report import ISSUE_COLUMNS, SprintReport
 from sprint_exports.templates import Template
 
@@ -70,6 +70,8 @@ class Styles:
     header: Format
     datetime: Format
     date: Format
+    group: Format
+    subtotal: Format
 
 
 TEAM_COLUMNS = (
@@ -99,8 +101,7 @@ def render(report: SprintReport, template: Template, path: Path) -> int:
         if fields.basic_info or fields.metrics:
             write_summary(workbook.add_worksheet("Summary"), report, template, styles)
         if fields.issues and template.columns:
-            columns = [issue_column(name) for name in template.columns]
-            written = write_table(workbook.add_worksheet("Issues"), columns, issue_rows(report, template), styles)
+            written = write_issues(workbook.add_worksheet("Issues"), template, issue_rows(report, template), styles)
         if fields.team_info:
             write_table(workbook.add_worksheet("Team"), TEAM_COLUMNS, report.members, styles)
         if fields.metrics:
@@ -124,6 +125,8 @@ def add_styles(workbook: Workbook) -> Styles:
         header=workbook.add_format({"bold": True}),
         datetime=workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
         date=workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        group=workbook.add_format({"bold": True, "bg_color": "#DDE7F3"}),
+        subtotal=workbook.add_format({"bold": True, "italic": True, "top": 1}),
     )
 
 
@@ -153,18 +156,47 @@ def write_summary(sheet: Worksheet, report: SprintReport, template: Template, st
 
 def write_table(sheet: Worksheet, columns: Sequence[Column], frame: pl.DataFrame, styles: Styles) -> int:
     """A bold, frozen, filterable header row, then one row per frame row; returns the row count."""
+    write_header(sheet, columns, frame.height, styles)
+    write_frame_rows(sheet, columns, frame, 1, styles)
+    return frame.height
+
+
+def write_issues(sheet: Worksheet, template: Template, rows: pl.DataFrame, styles: Styles) -> int:
+    """The issue table; when grouping, each group gets a heading row and a story-points subtotal row."""
+    columns = [issue_column(name) for name in template.table_columns]
+    groups = issue_groups(rows, template)
+    if template.group_column is None:
+        return write_table(sheet, columns, rows, styles)
+    write_header(sheet, columns, rows.height + 2 * len(groups), styles)
+    points_col = template.table_columns.index("story_points") if "story_points" in template.table_columns else None
+    row = 1
+    for label, part in groups:
+        heading = f"{ISSUE_COLUMNS[template.group_column].label}: {label} ({part.height} issues)"
+        sheet.write_string(row, 0, heading, styles.group)
+        row = write_frame_rows(sheet, columns, part, row + 1, styles)
+        sheet.write_string(row, 0, f"Subtotal {label}: {story_points_total(part)} story points", styles.subtotal)
+        if points_col is not None:
+            sheet.write_number(row, points_col, story_points_total(part), styles.subtotal)
+        row += 1
+    return rows.height
+
+
+def write_header(sheet: Worksheet, columns: Sequence[Column], body_rows: int, styles: Styles) -> None:
     for index, column in enumerate(columns):
         sheet.set_column(index, index, column.width)
         sheet.write_string(0, index, column.label, styles.header)
     sheet.freeze_panes(1, 0)
-    sheet.autofilter(0, 0, frame.height, len(columns) - 1)
+    sheet.autofilter(0, 0, body_rows, len(columns) - 1)
+
+
+def write_frame_rows(sheet: Worksheet, columns: Sequence[Column], frame: pl.DataFrame, first_row: int, styles: Styles) -> int:
+    """Write `frame` from `first_row` down; returns the next free row."""
     writers = [cell_writer(sheet, column.kind, styles) for column in columns]
-    first_row = 1
     for chunk in frame.iter_slices(CHUNK_ROWS):
         values = [cell_values(chunk[column.name], column.kind) for column in columns]
         write_rows(writers, values, first_row)
         first_row += chunk.height
-    return frame.height
+    return first_row
 
 
 def cell_writer(sheet: Worksheet, kind: CellKind, styles: Styles) -> tuple[Write, Format | None]:
