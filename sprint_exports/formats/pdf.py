@@ -7,6 +7,10 @@ Why it is built the way it is:
   custom Flowable (`IssueTable`) that measures rows with plain string widths,
   takes as many rows as fit the frame, and draws header and rows straight onto
   the canvas; a page costs one text object and a few rectangles and lines.
+- Grouping. Rows come from the shared `issue_rows` (group column first when
+  the template groups); each group starts with a band row giving its size
+  and story points. A band is part of its group's first row, so it never
+  ends up alone at the bottom of a page.
 - Wrapping. Summaries and names wrap inside their column: between words
   first, inside a word that is wider than the column. A cell taller than a
   whole page is cut with an ellipsis, so layout always makes progress.
@@ -27,22 +31,32 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape
 
 import polars as pl
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.rl_accel import escapePDF
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
-from reportlab import rl_config
-from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
-from sprint_exports.formats.cells import issue_rows
+from sprint_exports.formats.cells import issue_groups, issue_rows, story_points_total
 from sprint_exports.formats.pdf_charts import burndown_chart, velocity_chart
 from sprint_exports.formats.pdf_fonts import FONT, FONT_BOLD, register_fonts
 from sprint_exports.report import DATETIME_FORMAT, ISSUE_COLUMNS, SprintReport
@@ -56,6 +70,7 @@ TEXT_COLOUR = colors.HexColor("#24292f")
 MUTED_COLOUR = colors.HexColor("#57606a")
 HEADER_FILL = colors.HexColor("#dde7f3")
 ZEBRA_FILL = colors.HexColor("#f5f7fa")
+BAND_FILL = colors.HexColor("#eaeef2")
 GRID_COLOUR = colors.HexColor("#c4ccd5")
 
 # The issue table: small type, so ten columns fit a landscape page.
@@ -63,7 +78,8 @@ CELL_SIZE = 7
 CELL_LEADING = 8.6
 CELL_PAD_X = 3
 CELL_PAD_Y = 2.2
-CELL_DESCENT = 1.9  # baseline distance from the bottom of a line box at CELL_SIZE
+CELL_DESCENT = 1.9  # how far Roboto reaches below the baseline at CELL_SIZE
+BAND_HEIGHT = CELL_LEADING + 2 * CELL_PAD_Y  # a group's label row
 ELLIPSIS = "…"
 NO_ISSUES = "No issues in this sprint"
 
@@ -73,8 +89,18 @@ _CONTROL_CHARACTERS = r"[\x00-\x09\x0b-\x1f\x7f]"
 
 TITLE_STYLE = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=18, leading=22, textColor=TEXT_COLOUR, spaceAfter=4)
 HEADING_STYLE = ParagraphStyle(
-    "heading", fontName=FONT_BOLD, fontSize=11, leading=14, textColor=TEXT_COLOUR, spaceBefore=8, spaceAfter=4
+    "heading",
+    fontName=FONT_BOLD,
+    fontSize=11,
+    leading=14,
+    textColor=TEXT_COLOUR,
+    spaceBefore=8,
+    spaceAfter=4,
 )
+# A section starts on the next page when less than this is left, so a heading is
+# never alone at the bottom of a page. (keepWithNext would wrap the whole issue
+# table in a KeepTogether, which pushes a long table off its first page.)
+SECTION_START_HEIGHT = 80
 BODY_STYLE = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=10.5, textColor=TEXT_COLOUR)
 NOTE_STYLE = ParagraphStyle("note", parent=BODY_STYLE, textColor=MUTED_COLOUR)
 
@@ -99,13 +125,15 @@ def render(report: SprintReport, template: Template, path: Path) -> int:
         invariant=1,
         initialFontName=FONT,  # the canvas's opening font, so no page references Helvetica
     )
-    story, row_count = _story(report, template, frame_height=document.height)
+    story, row_count = _story(report, template, frame_width=document.width, frame_height=document.height)
     footer = f"{report.sprint.name} · {template.title}"
     document.build(story, canvasmaker=partial(NumberedCanvas, footer=footer))
     return row_count
 
 
-def _story(report: SprintReport, template: Template, frame_height: float) -> tuple[list[Flowable], int]:
+def _story(
+    report: SprintReport, template: Template, frame_width: float, frame_height: float
+) -> tuple[list[Flowable], int]:
     fields = template.fields
     story: list[Flowable] = [_paragraph(template.title, TITLE_STYLE)]
     blocks: list[list[Flowable]] = []
@@ -114,16 +142,21 @@ def _story(report: SprintReport, template: Template, frame_height: float) -> tup
     if fields.metrics:
         metrics = [(label, _number(value)) for label, value in report.metric_rows()]
         blocks.append([_heading("Metrics"), _key_value_table(metrics, [48 * mm, 24 * mm])])
-    story += _side_by_side(blocks, gap=10 * mm)
+    story += _side_by_side(blocks, gap=10 * mm, width=frame_width, max_height=frame_height / 2)
     if fields.metrics and template.format_options.include_charts:
         story += _charts(report)
     if fields.team_info:
-        story += [_heading("Team"), _team_table(report.members)]
+        story += [*_section_heading("Team"), _team_table(report.members)]
     row_count = 0
     if fields.issues and template.columns:
         rows = issue_rows(report, template)
-        grid = IssueGrid(_grid_columns(template), _cell_texts(rows), max_height=frame_height - 2 * 6)
-        story += [_heading("Issues"), IssueTable(grid)]
+        grid = IssueGrid(
+            _grid_columns(rows.columns),
+            CellBlocks(_cell_texts(rows)),
+            bands=_group_bands(rows, template),
+            max_height=frame_height - 2 * 6,
+        )
+        story += [*_section_heading("Issues"), IssueTable(grid)]
         row_count = rows.height
     return story, row_count
 
@@ -140,6 +173,10 @@ def _heading(text: str) -> Paragraph:
     return _paragraph(text, HEADING_STYLE)
 
 
+def _section_heading(text: str) -> list[Flowable]:
+    return [CondPageBreak(SECTION_START_HEIGHT), _heading(text)]
+
+
 def _clean(text: str) -> str:
     return "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in text)
 
@@ -150,15 +187,20 @@ def _number(value: int | float) -> str:
 
 def _key_value_table(rows: Sequence[tuple[str, str]], widths: list[float]) -> Table:
     data = [[_paragraph(label, BODY_STYLE), _paragraph(str(value), BODY_STYLE)] for label, value in rows]
-    table = Table(data, colWidths=widths, hAlign="LEFT")
+    table = Table(data, colWidths=widths, hAlign="LEFT", splitInRow=1)  # a very long goal may span pages
     table.setStyle(_small_table_style(header=False))
     return table
 
 
-def _side_by_side(blocks: list[list[Flowable]], gap: float) -> list[Flowable]:
-    """Short sections next to each other, so the summary, charts and team share the first page."""
+def _side_by_side(blocks: list[list[Flowable]], gap: float, width: float, max_height: float) -> list[Flowable]:
+    """Short sections next to each other, so the summary, charts and team share the first page.
+
+    Sections that together are taller than `max_height` (a very long sprint
+    goal) stay one under the other, where they can split across pages.
+    """
+    sequential = [flowable for block in blocks for flowable in block]
     if len(blocks) < 2:
-        return [flowable for block in blocks for flowable in block]
+        return sequential
     table = Table([blocks], hAlign="LEFT")
     table.setStyle(
         TableStyle(
@@ -171,7 +213,8 @@ def _side_by_side(blocks: list[list[Flowable]], gap: float) -> list[Flowable]:
             ]
         )
     )
-    return [table]
+    _, height = table.wrap(width, max_height)
+    return [table] if height <= max_height else sequential
 
 
 def _team_table(members: pl.DataFrame) -> Flowable:
@@ -186,7 +229,7 @@ def _team_table(members: pl.DataFrame) -> Flowable:
         ]
         for member in members.iter_rows(named=True)
     ]
-    table = Table(data, colWidths=[70 * mm, 55 * mm, 25 * mm], hAlign="LEFT", repeatRows=1)
+    table = Table(data, colWidths=[70 * mm, 55 * mm, 25 * mm], hAlign="LEFT", repeatRows=1, splitInRow=1)
     table.setStyle(_small_table_style(header=True))
     return table
 
@@ -216,15 +259,19 @@ def _charts(report: SprintReport) -> list[Flowable]:
     burndown = burndown_chart(report.metrics.burndown, width, height)
     velocity = velocity_chart(report.metrics.velocity_history, report.sprint.id, width, height)
     if burndown is None and velocity is None:
-        return [_paragraph("No chart data yet: the sprint has no dates and the team no completed sprints.", NOTE_STYLE)]
+        return [_paragraph("No charts: nothing to plot for this sprint yet.", NOTE_STYLE)]
     cells = [
-        burndown or _paragraph("Burndown: the sprint has no start and end dates.", NOTE_STYLE),
+        burndown or _paragraph("Burndown: the sprint has no dates or no story points to plot.", NOTE_STYLE),
         velocity or _paragraph("Velocity history: the team has no completed sprints yet.", NOTE_STYLE),
     ]
     table = Table([cells], colWidths=[width + 8 * mm, width], hAlign="LEFT")
     table.setStyle(
         TableStyle(
-            [("FONTNAME", (0, 0), (-1, -1), FONT), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ]
         )
     )
     return [Spacer(1, 6), KeepTogether(table)]
@@ -240,13 +287,29 @@ class GridColumn:
     numeric: bool  # right-aligned
 
 
-def _grid_columns(template: Template) -> list[GridColumn]:
-    columns = [ISSUE_COLUMNS[name] for name in template.columns]
+def _grid_columns(names: Sequence[str]) -> list[GridColumn]:
+    columns = [ISSUE_COLUMNS[name] for name in names]
     return [GridColumn(column.label, column.width, column.kind == "integer") for column in columns]
 
 
-def _cell_texts(rows: pl.DataFrame) -> list[list[str]]:
-    """Every cell as display text, column by column (formatted in polars, not per cell in Python)."""
+def _group_bands(rows: pl.DataFrame, template: Template) -> dict[int, str]:
+    """A band label before the first row of each group, e.g. "Status: Done · 57 issues · 280 points"."""
+    group = template.group_column
+    if group is None:
+        return {}
+    bands, first_row = {}, 0
+    for value, part in issue_groups(rows, template):
+        count = part.height
+        label = f"{ISSUE_COLUMNS[group].label}: {value} · {count} issue{'' if count == 1 else 's'}"
+        if "story_points" in part.columns:
+            label += f" · {story_points_total(part)} points"
+        bands[first_row] = label
+        first_row += count
+    return bands
+
+
+def _cell_texts(rows: pl.DataFrame) -> pl.DataFrame:
+    """Every cell as display text (formatted in polars, not per cell in Python)."""
     texts = []
     for name, dtype in rows.schema.items():
         column = pl.col(name)
@@ -257,13 +320,42 @@ def _cell_texts(rows: pl.DataFrame) -> list[list[str]]:
         else:
             column = column.cast(pl.String)
         texts.append(column.fill_null(""))
-    frame = rows.select(texts)
-    return [frame.get_column(name).to_list() for name in frame.columns]
+    return rows.select(texts)
 
 
-def wrap_text(text: str, width: float, max_lines: int, font: str = FONT, size: float = CELL_SIZE) -> tuple[str, ...]:
-    """`text` as lines no wider than `width`: breaks between words, inside words wider than a line,
-    and at newlines; more than `max_lines` lines are cut, the last ending in an ellipsis."""
+class CellBlocks:
+    """Cell text by row, turned into Python strings a block of rows at a time.
+
+    A 100,000-row table as Python strings costs over 100 MB; rows are laid out
+    in order, so holding one block keeps that to a few hundred kilobytes.
+    """
+
+    BLOCK_ROWS = 2048
+
+    def __init__(self, texts: pl.DataFrame):
+        self._texts = texts
+        self.row_count = texts.height
+        self._first = self._stop = 0  # the rows held: first..stop-1
+        self._block: list[list[str]] = []
+
+    def row(self, row: int) -> list[str]:
+        if not self._first <= row < self._stop:
+            self._first = row - row % self.BLOCK_ROWS
+            block = self._texts.slice(self._first, self.BLOCK_ROWS)
+            self._block = [block.get_column(name).to_list() for name in block.columns]
+            self._stop = self._first + block.height
+        index = row - self._first
+        return [column[index] for column in self._block]
+
+
+def wrap_text(
+    text: str, width: float, max_lines: int, font: str = FONT, size: float = CELL_SIZE
+) -> tuple[str, ...]:
+    """`text` as lines no wider than `width` points.
+
+    Breaks at newlines, between words, and inside words wider than a line;
+    more than `max_lines` lines are cut, the last one ending in an ellipsis.
+    """
     if "\n" not in text and stringWidth(text, font, size) <= width:
         return (text,)
     lines: list[str] = []
@@ -307,15 +399,20 @@ class IssueGrid:
     small cache, because most columns repeat a few values (status, assignee).
     """
 
-    def __init__(self, columns: list[GridColumn], cells: list[list[str]], max_height: float):
+    def __init__(self, columns: list[GridColumn], cells: CellBlocks, bands: dict[int, str], max_height: float):
         self.columns = columns
         self.cells = cells
-        self.row_count = len(cells[0]) if cells else 0
+        self.row_count = cells.row_count
+        self.bands = bands  # first row of a group -> the group's label, drawn as a band above that row
         self.max_height = max_height
         self.width = 0.0
         self.widths: list[float] = []
+        # Each column's text start, formatted for PDF operators; None for right-aligned columns.
+        self.lefts: list[str | None] = []
         self.header_lines: list[tuple[str, ...]] = []
         self.header_height = 0.0
+        self._rights: list[float] = []  # each column's text end
+        self._right_aligned: dict[tuple[int, str, str], str] = {}
         self._wrappers: list[Callable[[str], tuple[str, ...]]] = []
         self._heights: list[float] = []
         self._pending: dict[int, list[tuple[str, ...]]] = {}
@@ -329,13 +426,25 @@ class IssueGrid:
         self.width = width
         self.widths = [width * column.share / total_share for column in self.columns]
         text_widths = [max(1.0, column_width - 2 * CELL_PAD_X) for column_width in self.widths]
+        edges = [sum(self.widths[:index]) for index in range(len(self.widths) + 1)]
+        self.lefts = [
+            None if column.numeric else f"{edge + CELL_PAD_X:.2f}"
+            for column, edge in zip(self.columns, edges[:-1], strict=True)
+        ]
+        self._rights = [edge - CELL_PAD_X for edge in edges[1:]]
+        self._right_aligned.clear()
         self.header_lines = [
             wrap_text(column.label, text_width, max_lines=3, font=FONT_BOLD)
             for column, text_width in zip(self.columns, text_widths, strict=True)
         ]
         self.header_height = _block_height(self.header_lines)
-        max_lines = max(1, int((self.max_height - self.header_height - 2 * CELL_PAD_Y) // CELL_LEADING) - 1)
-        self._wrappers = [lru_cache(maxsize=8192)(partial(wrap_text, width=w, max_lines=max_lines)) for w in text_widths]
+        # The tallest row (with a band) must fit a page under the header, or layout would never progress.
+        room = self.max_height - self.header_height - BAND_HEIGHT - 2 * CELL_PAD_Y
+        max_lines = max(1, int(room // CELL_LEADING) - 1)
+        self._wrappers = [
+            lru_cache(maxsize=8192)(partial(wrap_text, width=text_width, max_lines=max_lines))
+            for text_width in text_widths
+        ]
         self._heights.clear()
         self._pending.clear()
 
@@ -345,6 +454,17 @@ class IssueGrid:
         if self._writers is None or self._writers[0].document is not document:
             self._writers = (CellWriter(document, FONT, CELL_SIZE), CellWriter(document, FONT_BOLD, CELL_SIZE))
         return self._writers
+
+    def right_aligned_left(self, column: int, line: str, font_name: str) -> str:
+        """Where `line` starts so it ends at the column's right padding (numbers repeat: cached)."""
+        key = (column, line, font_name)
+        left = self._right_aligned.get(key)
+        if left is None:
+            if len(self._right_aligned) >= CellWriter.CACHE_LIMIT:
+                self._right_aligned.clear()
+            left = f"{self._rights[column] - stringWidth(line, font_name, CELL_SIZE):.2f}"
+            self._right_aligned[key] = left
+        return left
 
     def row_height(self, row: int) -> float:
         while len(self._heights) <= row:
@@ -368,13 +488,28 @@ class IssueGrid:
             row += 1
         return row - start, height
 
+    def band_label(self, row: int) -> str:
+        """The row's group band, cut to one line; "" when the row does not start a group."""
+        label = self.bands.get(row, "")
+        return wrap_text(label, self.width - 2 * CELL_PAD_X, max_lines=1, font=FONT_BOLD)[0] if label else ""
+
     def _lay_out(self, row: int) -> None:
         lines = self._split_row(row)
         self._pending[row] = lines
-        self._heights.append(_block_height(lines))
+        self._heights.append(_block_height(lines) + (BAND_HEIGHT if row in self.bands else 0))
 
     def _split_row(self, row: int) -> list[tuple[str, ...]]:
-        return [wrap(column[row]) for wrap, column in zip(self._wrappers, self.cells, strict=True)]
+        return [wrap(text) for wrap, text in zip(self._wrappers, self.cells.row(row), strict=True)]
+
+
+class PlacedRow(NamedTuple):
+    """Where one row sits on the page: its group band (if any) from `top`, its cells from `cells_top`."""
+
+    index: int
+    top: float
+    cells_top: float
+    bottom: float
+    band: str  # the group label, "" when the row starts no group
 
 
 def _block_height(cell_lines: Sequence[tuple[str, ...]]) -> float:
@@ -411,58 +546,59 @@ class IssueTable(Flowable):
         return [IssueTable(self.grid, self.start, middle), IssueTable(self.grid, middle, self.stop)]
 
     def draw(self) -> None:
+        """Fills, then grid lines, then group bands over the lines, then all text in one text object."""
         canvas, grid = self.canv, self.grid
         regular, bold = grid.writers(canvas)
         top = self.height
         header_bottom = top - grid.header_height
-        row_tops = self._row_tops(header_bottom)
-        bottom = row_tops[-1][1] - grid.row_height(row_tops[-1][0]) if row_tops else top - self._empty_height()
+        placed = self._place_rows(header_bottom)
+        bottom = placed[-1].bottom if placed else top - self._empty_height()
 
         canvas.saveState()
         canvas.setFillColor(HEADER_FILL)
         canvas.rect(0, header_bottom, grid.width, grid.header_height, stroke=0, fill=1)
-        zebra = [(row_top, grid.row_height(row)) for row, row_top in row_tops if row % 2]
+        zebra = [(row.cells_top, row.cells_top - row.bottom) for row in placed if row.index % 2]
         if zebra:
             canvas.setFillColor(ZEBRA_FILL)
             canvas.addLiteral(_rectangles_path(zebra, grid.width) + " f")
+        self._draw_grid(top, bottom)
+        bands = [row for row in placed if row.band]
+        if bands:
+            canvas.setFillColor(BAND_FILL)
+            canvas.addLiteral(_rectangles_path([(row.top, BAND_HEIGHT) for row in bands], grid.width) + " f")
+            canvas.lines([(0, y, grid.width, y) for row in bands for y in (row.top, row.cells_top)])
 
         text = TextBlock()
         self._show_cells(text, bold, grid.header_lines, top)
-        for row, row_top in row_tops:
-            self._show_cells(text, regular, grid.take_lines(row), row_top)
-        if not row_tops:
+        for row in placed:
+            if row.band:
+                text.show(bold, CELL_PAD_X, _first_baseline(row.top), row.band)
+            self._show_cells(text, regular, grid.take_lines(row.index), row.cells_top)
+        if not placed:
             text.show(regular, CELL_PAD_X, _first_baseline(header_bottom), NO_ISSUES)
         canvas.setFillColor(TEXT_COLOUR)
         canvas.addLiteral(text.operators())
-
-        self._draw_grid(top, bottom)
         canvas.restoreState()
 
     def _empty_height(self) -> float:
         return self.grid.header_height + CELL_LEADING + 2 * CELL_PAD_Y
 
-    def _row_tops(self, first_top: float) -> list[tuple[int, float]]:
-        tops, y = [], first_top
+    def _place_rows(self, first_top: float) -> list[PlacedRow]:
+        placed, y = [], first_top
         for row in range(self.start, self.stop):
-            tops.append((row, y))
-            y -= self.grid.row_height(row)
-        return tops
+            band = self.grid.band_label(row)
+            bottom = y - self.grid.row_height(row)
+            placed.append(PlacedRow(row, y, y - BAND_HEIGHT if band else y, bottom, band))
+            y = bottom
+        return placed
 
     def _show_cells(
         self, text: TextBlock, writer: CellWriter, cell_lines: Sequence[tuple[str, ...]], row_top: float
     ) -> None:
-        x = 0.0
-        first_baseline = _first_baseline(row_top)
-        for column, width, lines in zip(self.grid.columns, self.grid.widths, cell_lines, strict=True):
-            baseline = first_baseline
-            for line in lines:
-                if column.numeric:
-                    left = x + width - CELL_PAD_X - stringWidth(line, writer.font_name, CELL_SIZE)
-                else:
-                    left = x + CELL_PAD_X
-                text.show(writer, left, baseline, line)
-                baseline -= CELL_LEADING
-            x += width
+        grid = self.grid
+        first = _first_baseline(row_top)
+        baselines = [f"{first - index * CELL_LEADING:.2f}" for index in range(max(map(len, cell_lines)))]
+        text.show_row(writer, cell_lines, grid.lefts, baselines, grid.right_aligned_left)
 
     def _draw_grid(self, top: float, bottom: float) -> None:
         grid = self.grid
@@ -476,7 +612,7 @@ class IssueTable(Flowable):
         segments += [(0, y, grid.width, y) for y in (top, header_bottom, bottom)]
         self.canv.setStrokeColor(GRID_COLOUR)
         self.canv.setLineWidth(0.3)
-        self.canv.lines(segments)
+        self.canv.lines(segments)  # the stroke colour and width stay set for the band lines
 
 
 def _first_baseline(row_top: float) -> float:
@@ -492,13 +628,19 @@ def _rectangles_path(rectangles: Sequence[tuple[float, float]], width: float) ->
 
 
 class CellWriter:
-    """PDF text-showing operators for one font in one document, cached per distinct line.
+    """PDF text-showing operators for one font in one document.
 
-    reportlab's text object measures and re-encodes every string it shows; an
-    issue table repeats most of its strings (statuses, names, dates), and
-    encoding is the renderer's largest cost. Roboto is embedded as subsets of
-    256 glyphs, so a line encodes to (subset, operator) parts and the subset's
-    font is selected whenever it changes.
+    reportlab's text object measures and re-encodes every string it shows, one
+    character at a time in Python; encoding was the renderer's largest cost.
+    Roboto is embedded as subsets of 256 glyphs, so a line encodes to (subset,
+    operator) parts, and the subset's font is selected whenever it changes.
+    Two shortcuts, both exact:
+
+    - repeated lines (statuses, names, dates) come from a cache;
+    - a character keeps its subset and code for the whole document, so the
+      writer learns each one from reportlab's first encoding of it; a line
+      made only of learnt characters of one subset is then encoded by a single
+      `str.translate` with the already escaped codes.
     """
 
     CACHE_LIMIT = 50_000  # distinct lines kept; the cache starts over beyond that
@@ -508,18 +650,17 @@ class CellWriter:
         self._font = pdfmetrics.getFont(font_name)
         self.document = document
         self._size = size
-        self._parts: dict[str, tuple[tuple[int, str], ...]] = {}
+        self.cached_parts: dict[str, tuple[tuple[int, str], ...]] = {}
         self._selectors: dict[int, str] = {}
+        self._learnt: dict[int, set[str]] = {}  # subset -> characters whose code is known
+        self._escaped_codes: dict[int, dict[int, str]] = {}  # subset -> {ord(character): escaped code}
 
     def parts(self, line: str) -> tuple[tuple[int, str], ...]:
-        parts = self._parts.get(line)
+        parts = self.cached_parts.get(line)
         if parts is None:
-            if len(self._parts) >= self.CACHE_LIMIT:
-                self._parts.clear()
-            parts = tuple(
-                (subset, f"({escapePDF(data)}) Tj") for subset, data in self._font.splitString(line, self.document)
-            )
-            self._parts[line] = parts
+            if len(self.cached_parts) >= self.CACHE_LIMIT:
+                self.cached_parts.clear()
+            parts = self.cached_parts[line] = self._encode(line)
         return parts
 
     def select(self, subset: int) -> str:
@@ -530,23 +671,61 @@ class CellWriter:
             selector = self._selectors[subset] = f"{name} {self._size} Tf"
         return selector
 
+    def _encode(self, line: str) -> tuple[tuple[int, str], ...]:
+        characters = set(line)
+        for subset, learnt in self._learnt.items():
+            if characters <= learnt:
+                return ((subset, f"({line.translate(self._escaped_codes[subset])}) Tj"),)
+        chunks = self._font.splitString(line, self.document)
+        self._learn(line, chunks)
+        return tuple((subset, f"({escapePDF(codes)}) Tj") for subset, codes in chunks)
+
+    def _learn(self, line: str, chunks: list[tuple[int, bytes]]) -> None:
+        codes = [(subset, code) for subset, chunk in chunks for code in chunk]
+        if len(codes) != len(line):
+            return  # not one code per character (never for plain TrueType text): learn nothing
+        for character, (subset, code) in zip(line, codes, strict=True):
+            self._learnt.setdefault(subset, set()).add(character)
+            self._escaped_codes.setdefault(subset, {})[ord(character)] = escapePDF(bytes([code]))
+
 
 class TextBlock:
     """One BT … ET text object of positioned lines; fonts switch only when they change."""
 
     def __init__(self) -> None:
         self._operators: list[str] = ["BT"]
-        self._current: tuple[CellWriter, int] | None = None
+        self._writer: CellWriter | None = None
+        self._subset = -1
 
     def show(self, writer: CellWriter, x: float, y: float, line: str) -> None:
-        if not line:
-            return
-        self._operators.append(f"1 0 0 1 {x:.2f} {y:.2f} Tm")
-        for subset, operator in writer.parts(line):
-            if self._current != (writer, subset):
-                self._current = (writer, subset)
-                self._operators.append(writer.select(subset))
-            self._operators.append(operator)
+        self.show_row(writer, [(line,)], [f"{x:.2f}"], [f"{y:.2f}"], None)
+
+    def show_row(
+        self,
+        writer: CellWriter,
+        cell_lines: Sequence[tuple[str, ...]],
+        lefts: Sequence[str | None],
+        baselines: Sequence[str],
+        right_aligned_left: Callable[[int, str, str], str] | None,
+    ) -> None:
+        """Show a row's cells: column `i` starts at `lefts[i]` (None: right-aligned), line `j` sits on
+        `baselines[j]`; positions are preformatted numbers. This loop runs for every line of the table."""
+        append = self._operators.append
+        cached_parts = writer.cached_parts
+        if writer is not self._writer:
+            self._writer, self._subset = writer, -1
+        for column, lines in enumerate(cell_lines):
+            column_left = lefts[column]
+            for baseline, line in zip(baselines, lines):
+                if not line:
+                    continue
+                left = column_left if column_left is not None else right_aligned_left(column, line, writer.font_name)
+                append(f"1 0 0 1 {left} {baseline} Tm")
+                for subset, operator in cached_parts.get(line) or writer.parts(line):
+                    if subset != self._subset:
+                        self._subset = subset
+                        append(writer.select(subset))
+                    append(operator)
 
     def operators(self) -> str:
         return "\n".join([*self._operators, "ET"])
@@ -563,7 +742,7 @@ class NumberedCanvas(Canvas):
 
     def __init__(self, *args, footer: str = "", **kwargs):
         super().__init__(*args, **kwargs)
-        self._footer = footer
+        self._footer = _clean(footer)
         self._saved_page_states: list[dict] = []
 
     def showPage(self) -> None:  # noqa: N802 (reportlab's name)
@@ -587,6 +766,6 @@ class NumberedCanvas(Canvas):
         self.setStrokeColor(GRID_COLOUR)
         self.setLineWidth(0.3)
         self.line(MARGIN, y + 10, width - MARGIN, y + 10)
-        self.drawString(MARGIN, y, _clean(self._footer))
+        self.drawString(MARGIN, y, self._footer)
         self.drawRightString(width - MARGIN, y, f"Page {self._pageNumber} of {total}")
         self.restoreState()

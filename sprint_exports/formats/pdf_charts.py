@@ -9,6 +9,7 @@ the tracker and may be in any script.
 from __future__ import annotations
 
 import polars as pl
+from reportlab.graphics.charts.axes import CategoryAxis, ValueAxis
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
@@ -27,6 +28,7 @@ BAR_COLOUR = colors.HexColor("#9ec5fe")
 CURRENT_BAR_COLOUR = colors.HexColor("#1f6feb")
 TEXT_COLOUR = colors.HexColor("#24292f")
 
+MAX_DAY_LABELS = 8
 TITLE_SIZE = 10
 LABEL_SIZE = 7
 # Room around the plot area for the title, axis titles and tick labels.
@@ -34,12 +36,14 @@ LEFT, RIGHT, TOP, BOTTOM = 46, 12, 34, 44
 
 
 def burndown_chart(burndown: pl.DataFrame, width: float, height: float) -> Drawing | None:
-    """Remaining vs ideal story points for each day of the sprint."""
+    """Remaining vs ideal story points for each day of the sprint; None without dates or points."""
     if burndown.is_empty():
         return None
     days = burndown["day"].to_list()
     remaining = [float(value) for value in burndown["remaining_points"].fill_null(0).to_list()]
     ideal = [float(value) for value in burndown["ideal_points"].fill_null(0).to_list()]
+    if not any(remaining) and not any(ideal):
+        return None  # nothing planned: a flat line at zero says nothing
 
     drawing = _frame(width, height, BURNDOWN_TITLE, x_title="Sprint day", y_title="Points remaining")
     chart = HorizontalLineChart()
@@ -52,9 +56,9 @@ def burndown_chart(burndown: pl.DataFrame, width: float, height: float) -> Drawi
     chart.lines[1].strokeWidth = 1
     chart.lines[1].strokeDashArray = (3, 2)
     # Every day is a category; label every n-th so the labels never collide.
-    step = max(1, -(-len(days) // 14))
+    step = max(1, -(-len(days) // MAX_DAY_LABELS))
     chart.categoryAxis.categoryNames = [day.strftime("%d %b") if i % step == 0 else "" for i, day in enumerate(days)]
-    _style_category_axis(chart.categoryAxis, angle=30 if len(days) > 7 else 0)
+    _style_category_axis(chart.categoryAxis)
     _style_value_axis(chart.valueAxis, max(remaining + ideal))
     drawing.add(chart)
     drawing.add(_legend(width, height, [(REMAINING_COLOUR, "Remaining"), (IDEAL_COLOUR, "Ideal")]))
@@ -85,7 +89,7 @@ def velocity_chart(history: pl.DataFrame, current_sprint_id: int, width: float, 
     # Sprint names wrap onto two lines under their bar instead of colliding.
     slot = chart.width / max(1, len(names))
     chart.categoryAxis.categoryNames = ["\n".join(simpleSplit(name, FONT, LABEL_SIZE, slot - 4)[:2]) for name in names]
-    _style_category_axis(chart.categoryAxis, angle=0)
+    _style_category_axis(chart.categoryAxis)
     _style_value_axis(chart.valueAxis, max(velocities))
     drawing.add(chart)
     return drawing
@@ -95,17 +99,16 @@ def _frame(width: float, height: float, title: str, x_title: str, y_title: str) 
     """A drawing with the chart title and both axis titles."""
     drawing = Drawing(width, height)
     drawing.initialFontName = FONT  # the renderer's opening font; otherwise every chart references Helvetica
-    drawing.add(String(0, height - TITLE_SIZE - 2, title, fontName=FONT_BOLD, fontSize=TITLE_SIZE, fillColor=TEXT_COLOUR))
-    drawing.add(
-        String(LEFT + (width - LEFT - RIGHT) / 2, 2, x_title, fontName=FONT, fontSize=LABEL_SIZE,
-               fillColor=TEXT_COLOUR, textAnchor="middle")
-    )
-    y_axis_title = Group(
-        String(0, 0, y_title, fontName=FONT, fontSize=LABEL_SIZE, fillColor=TEXT_COLOUR, textAnchor="middle")
-    )
+    drawing.add(_text(0, height - TITLE_SIZE - 2, title, font=FONT_BOLD, size=TITLE_SIZE))
+    drawing.add(_text(LEFT + (width - LEFT - RIGHT) / 2, 2, x_title, anchor="middle"))
+    y_axis_title = Group(_text(0, 0, y_title, anchor="middle"))
     y_axis_title.transform = (0, 1, -1, 0, LABEL_SIZE + 1, BOTTOM + (height - TOP - BOTTOM) / 2)  # turned 90°
     drawing.add(y_axis_title)
     return drawing
+
+
+def _text(x: float, y: float, text: str, font: str = FONT, size: float = LABEL_SIZE, anchor: str = "start") -> String:
+    return String(x, y, text, fontName=font, fontSize=size, fillColor=TEXT_COLOUR, textAnchor=anchor)
 
 
 def _place(chart: HorizontalLineChart | VerticalBarChart, width: float, height: float) -> None:
@@ -113,17 +116,16 @@ def _place(chart: HorizontalLineChart | VerticalBarChart, width: float, height: 
     chart.width, chart.height = width - LEFT - RIGHT, height - TOP - BOTTOM
 
 
-def _style_category_axis(axis, angle: float) -> None:
+def _style_category_axis(axis: CategoryAxis) -> None:
     axis.labels.fontName = FONT
     axis.labels.fontSize = LABEL_SIZE
     axis.labels.fillColor = TEXT_COLOUR
-    axis.labels.angle = angle
-    axis.labels.boxAnchor = "ne" if angle else "n"
+    axis.labels.boxAnchor = "n"
     axis.labels.dy = -3
     axis.strokeColor = IDEAL_COLOUR
 
 
-def _style_value_axis(axis, highest: float) -> None:
+def _style_value_axis(axis: ValueAxis, highest: float) -> None:
     axis.valueMin = 0
     if highest <= 0:  # all zero: give the axis a range instead of a degenerate one
         axis.valueMax = 1
