@@ -34,11 +34,9 @@ def issue_rows(report: SprintReport, template: Template) -> pl.DataFrame:
     """
     keys, descending = sort_keys(template.sort_column), [template.sort_descending]
     group = template.group_column
-    if group is not None:
-        keys = [_group_rank(group), pl.col(group), *keys]
-        descending = [False, False] + descending * (len(keys) - 2)
-    else:
-        descending = descending * len(keys)
+    group_keys = [] if group is None else [*_group_order(group), pl.col(group)]
+    descending = [False] * len(group_keys) + descending * len(keys)
+    keys = group_keys + keys
     return report.issues.sort(keys, descending=descending, nulls_last=True, maintain_order=True).select(
         template.table_columns
     )
@@ -59,11 +57,12 @@ def story_points_total(rows: pl.DataFrame) -> int:
     return int(rows["story_points"].fill_null(0).sum()) if "story_points" in rows.columns else 0
 
 
-def _group_rank(column: str) -> pl.Expr:
-    if column == "status":
-        order = {status: rank for rank, status in enumerate(ISSUE_STATUSES)}
-        return pl.col("status").replace_strict(order, default=len(order), return_dtype=pl.Int64)
-    return pl.lit(0)
+def _group_order(column: str) -> list[pl.Expr]:
+    """Statuses sort in workflow order; other group values need no extra key."""
+    if column != "status":
+        return []
+    order = {status: rank for rank, status in enumerate(ISSUE_STATUSES)}
+    return [pl.col("status").replace_strict(order, default=len(order), return_dtype=pl.Int64)]
 
 
 def sort_keys(column: str) -> list[pl.Expr]:

@@ -1,0 +1,294 @@
+"""The PDF renderer, read back with pypdf: text, pages, fonts, charts, escaping, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from sprint_exports.formats import pdf
+from sprint_exports.formats.pdf_fonts import FONT, register_fonts
+from sprint_exports.report import ISSUE_COLUMNS, SprintReport
+from sprint_exports.source.schema import ISSUE_STATUSES
+from sprint_exports.templates import Template, get_template
+
+GREEK = re.compile(r"[\u0370-\u03ff]")
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderedPdf:
+    path: Path
+    rows: int
+    reader: PdfReader
+    pages: list[str]  # extracted text, page by page
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.pages)
+
+
+def render_pdf(report: SprintReport, template: Template, path: Path) -> RenderedPdf:
+    rows = pdf.render(report, template, path)
+    reader = PdfReader(path)
+    return RenderedPdf(path, rows, reader, [page.extract_text() for page in reader.pages])
+
+
+def with_summary(report: SprintReport, index: int, summary: str) -> SprintReport:
+    """The report with the summary of its `index`-th issue replaced."""
+    summaries = report.issues["summary"].to_list()
+    summaries[index] = summary
+    return dataclasses.replace(report, issues=report.issues.with_columns(pl.Series("summary", summaries)))
+
+
+def issue_key_pattern(report: SprintReport) -> re.Pattern[str]:
+    prefix = report.issues["key"][0].split("-")[0]
+    return re.compile(rf"\b{prefix}-\d+\b")
+
+
+@pytest.fixture(scope="module")
+def sprint_report(make_report, awkward_sprint_id) -> SprintReport:
+    """A completed demo sprint: several pages of issues, formula-like and multi-line summaries."""
+    return make_report(awkward_sprint_id)
+
+
+@pytest.fixture(scope="module")
+def rendered(sprint_report, default_template, tmp_path_factory) -> RenderedPdf:
+    return render_pdf(sprint_report, default_template, tmp_path_factory.mktemp("pdf") / "report.pdf")
+
+
+def test_returns_the_number_of_issue_rows(rendered, sprint_report):
+    assert rendered.rows == sprint_report.issues.height > 0
+
+
+def test_text_has_sprint_team_and_every_issue_key(rendered, sprint_report):
+    text = rendered.text
+    assert sprint_report.sprint.name in text
+    assert sprint_report.sprint.team_name in text
+    keys_in_pdf = set(issue_key_pattern(sprint_report).findall(text))
+    assert keys_in_pdf == set(sprint_report.issues["key"])
+
+
+def test_document_title_is_the_sprint_name(rendered, sprint_report):
+    assert rendered.reader.metadata.title == sprint_report.sprint.name
+
+
+@pytest.mark.parametrize("script", [CYRILLIC, GREEK], ids=["cyrillic", "greek"])
+def test_names_in_other_scripts_come_out_exactly(script, demo_extracts, make_report, default_template, tmp_path):
+    sprint_id = next(
+        sprint_id
+        for sprint_id, extract in demo_extracts.items()
+        if extract.sprint.status == "completed" and any(script.search(name) for name in extract.members["name"])
+    )
+    report = make_report(sprint_id)
+    names = [name for name in report.members["name"] if script.search(name)]
+    assignees = {name for name in report.issues["assignee"].drop_nulls() if script.search(name)}
+    assert assignees, "the demo sprint should have an issue assigned to this member"
+
+    text = render_pdf(report, default_template, tmp_path / "names.pdf").text
+    for name in [*names, *assignees]:
+        assert name in text
+
+
+def test_every_page_says_page_n_of_total(rendered):
+    total = len(rendered.reader.pages)
+    assert total > 2, "the sprint should need several pages, or the page checks below prove little"
+    assert f"Page 1 of {total}" in rendered.pages[0]
+    assert f"Page {total} of {total}" in rendered.pages[-1]
+    for number, text in enumerate(rendered.pages, start=1):
+        assert f"Page {number} of {total}" in text
+
+
+def test_issue_header_repeats_on_every_page_with_issue_rows(rendered, sprint_report):
+    key = issue_key_pattern(sprint_report)
+    pages_with_rows = [text for text in rendered.pages if key.search(text)]
+    assert len(pages_with_rows) >= 2
+    for text in pages_with_rows:
+        assert "Summary" in text
+        assert "Assignee" in text
+
+
+def test_grouped_issues_come_in_bands_in_workflow_order(rendered, sprint_report, default_template):
+    assert default_template.group_column == "status"
+    text = rendered.text
+    positions = []
+    for status in ISSUE_STATUSES:
+        group = sprint_report.issues.filter(pl.col("status") == status)
+        if group.is_empty():
+            continue
+        count, points = group.height, int(group["story_points"].fill_null(0).sum())
+        label = f"Status: {status} · {count} issue{'' if count == 1 else 's'} · {points} points"
+        assert label in text
+        positions.append(text.index(label))
+    assert len(positions) >= 2
+    assert positions == sorted(positions)
+
+
+def header_line(page_text: str) -> str:
+    """The issue table's header as pypdf extracts it: the labels on one line, left to right."""
+    return next(line for line in page_text.splitlines() if "Key" in line and "Summary" in line)
+
+
+def test_group_column_comes_first_and_ungrouped_keeps_the_template_order(rendered, sprint_report, tmp_path):
+    assert header_line(rendered.pages[-1]).split()[:3] == ["Status", "Key", "Summary"]
+
+    document = render_pdf(sprint_report, get_template("issue_list"), tmp_path / "issue_list.pdf")
+    assert "Status: " not in document.text, "no group bands"
+    assert header_line(document.pages[-1]).split()[:3] == ["Key", "Summary", "Status"]
+
+
+def test_charts_only_when_the_template_asks_for_them(sprint_report, default_template, tmp_path):
+    no_charts = Template.model_validate(
+        {**default_template.model_dump(), "name": "no_charts", "format_options": {"include_charts": False}}
+    )
+    with_charts = render_pdf(sprint_report, default_template, tmp_path / "charts.pdf").text
+    without_charts = render_pdf(sprint_report, no_charts, tmp_path / "no_charts.pdf").text
+    for chart_text in ("Burndown", "Velocity history", "Points remaining", "Sprint day", "Remaining", "Ideal"):
+        assert chart_text in with_charts
+        assert chart_text not in without_charts
+
+
+def test_charts_are_drawn_as_vector_paths(rendered):
+    first_page = rendered.reader.pages[0].get_contents().get_data().decode("latin-1")
+    # Lines and bars of the charts: many stroked path segments on the first page.
+    assert first_page.count(" l ") + first_page.count(" l\n") > 20
+
+
+def test_only_roboto_fonts_are_used_and_embedded(rendered):
+    for page in rendered.reader.pages:
+        fonts = page["/Resources"]["/Font"]
+        assert fonts, "every page has text"
+        for reference in fonts.values():
+            font = reference.get_object()
+            assert "Roboto" in font["/BaseFont"]
+            assert "Helvetica" not in font["/BaseFont"]
+            assert "/FontFile2" in font["/FontDescriptor"].get_object()  # embedded TrueType
+
+
+def test_markup_characters_render_literally(sprint_report, default_template, tmp_path):
+    summary = "<b>&amp; bold</b> & <i>not italic</i> <font name=x>"
+    report = with_summary(sprint_report, 0, summary)
+    assert summary in render_pdf(report, default_template, tmp_path / "markup.pdf").text
+
+
+def test_formula_like_summaries_are_shown_as_written(rendered, sprint_report):
+    formulas = [summary for summary in sprint_report.issues["summary"] if summary.startswith("=")]
+    assert formulas
+    for summary in formulas:
+        assert summary in rendered.text  # a PDF is not a spreadsheet: nothing to neutralise
+
+
+def test_long_summary_wraps_inside_its_column(sprint_report, default_template, tmp_path):
+    words = [f"lorem{index}" for index in range(240)] + ["finalword"]
+    summary = " ".join(words)
+    assert len(summary) > 2000
+    document = render_pdf(with_summary(sprint_report, 0, summary), default_template, tmp_path / "long.pdf")
+    assert "finalword" in document.text
+
+    # pypdf joins text on one baseline (the key and the first summary line), so keep only our words.
+    summary_word = re.compile(r"lorem\d+|finalword")
+    lines: list[tuple[float, str]] = []
+
+    def collect(text: str, cm, tm, font, size) -> None:
+        found = summary_word.findall(text)
+        if found:
+            lines.append((tm[5], " ".join(found)))
+
+    for page in document.reader.pages:
+        page.extract_text(visitor_text=collect)
+    assert len({y for y, _ in lines}) >= 5, "the summary should take several lines"
+    assert " ".join(text for _, text in lines) == summary, "every word once, in order"
+
+    frame_width = pdf.PAGE_SIZE[0] - 2 * pdf.MARGIN
+    shares = [ISSUE_COLUMNS[name].width for name in default_template.columns]
+    summary_width = frame_width * ISSUE_COLUMNS["summary"].width / sum(shares)
+    register_fonts()
+    for _, text in lines:
+        assert stringWidth(text, FONT, pdf.CELL_SIZE) <= summary_width - 2 * pdf.CELL_PAD_X
+
+
+def test_a_cell_taller_than_a_page_is_cut_with_an_ellipsis(sprint_report, default_template, tmp_path):
+    report = with_summary(sprint_report, 0, "many words " * 5000 + "unreachable")
+    document = render_pdf(report, default_template, tmp_path / "tall.pdf")
+    assert "…" in document.text
+    assert "unreachable" not in document.text
+    assert set(issue_key_pattern(report).findall(document.text)) == set(report.issues["key"])
+
+
+def test_emoji_and_cjk_do_not_break_the_render(sprint_report, default_template, tmp_path):
+    report = with_summary(sprint_report, 0, "Ship it 🚀 中文 ✅ done")
+    document = render_pdf(report, default_template, tmp_path / "emoji.pdf")
+    assert "Ship it" in document.text
+    assert document.rows == report.issues.height
+
+
+def test_two_renders_are_byte_identical(sprint_report, default_template, tmp_path):
+    first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
+    pdf.render(sprint_report, default_template, first)
+    pdf.render(sprint_report, default_template, second)
+    assert hashlib.sha256(first.read_bytes()).hexdigest() == hashlib.sha256(second.read_bytes()).hexdigest()
+
+
+def test_empty_sprint_gives_a_valid_pdf_with_a_note(make_report, empty_sprint_id, default_template, tmp_path):
+    report = make_report(empty_sprint_id)
+    document = render_pdf(report, default_template, tmp_path / "empty.pdf")
+    assert document.rows == 0
+    assert len(document.reader.pages) >= 1
+    assert "No issues in this sprint" in document.text
+    assert "Summary" in document.text  # the header row is still there
+    assert f"Page 1 of {len(document.reader.pages)}" in document.pages[0]
+
+
+def test_empty_burndown_shows_a_note_instead_of_a_chart(sprint_report, default_template, tmp_path):
+    metrics = dataclasses.replace(
+        sprint_report.metrics,
+        burndown=sprint_report.metrics.burndown.clear(),
+        velocity_history=sprint_report.metrics.velocity_history.clear(),
+    )
+    report = dataclasses.replace(sprint_report, metrics=metrics)
+    text = render_pdf(report, default_template, tmp_path / "no_chart_data.pdf").text
+    assert "Points remaining" not in text
+    assert "nothing to plot" in text
+
+
+def test_template_without_issue_table(sprint_report, tmp_path):
+    template = Template.model_validate({"name": "summary_only", "fields": {"issues": False}})
+    document = render_pdf(sprint_report, template, tmp_path / "summary.pdf")
+    assert document.rows == 0
+    assert sprint_report.sprint.name in document.text
+    assert sprint_report.issues["key"][0] not in document.text
+
+
+def test_issue_table_alone_with_one_column(sprint_report, tmp_path):
+    template = Template.model_validate(
+        {
+            "name": "points_only",
+            "fields": {"basic_info": False, "team_info": False, "metrics": False, "issue_columns": ["key"]},
+        }
+    )
+    document = render_pdf(sprint_report, template, tmp_path / "keys.pdf")
+    assert set(issue_key_pattern(sprint_report).findall(document.text)) == set(sprint_report.issues["key"])
+
+
+def test_wrap_text_breaks_words_wider_than_the_column():
+    register_fonts()
+    word = "x" * 300
+    lines = pdf.wrap_text(word, width=60, max_lines=100)
+    assert len(lines) > 1
+    assert "".join(lines) == word
+    assert all(stringWidth(line, FONT, pdf.CELL_SIZE) <= 60 for line in lines)
+
+
+def test_wrap_text_keeps_line_breaks_and_cuts_at_max_lines():
+    register_fonts()
+    assert pdf.wrap_text("first\nsecond", width=200, max_lines=5) == ("first", "second")
+    lines = pdf.wrap_text("word " * 200, width=60, max_lines=3)
+    assert len(lines) == 3
+    assert lines[-1].endswith("…")
+    assert stringWidth(lines[-1], FONT, pdf.CELL_SIZE) <= 60
