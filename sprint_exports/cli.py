@@ -122,21 +122,15 @@ def _export(sprint_ids: list[int] | None, formats_text: str, template_name: str 
 
 
 def _print_files(files) -> None:
+    from sprint_exports.store import human_size
+
     if not files:
         return
     rows = [("sprint", "format", "size", "path")]
-    rows += [(f"{f.sprint_id} {f.sprint_name}", f.format, _human_size(f.size_bytes), f.path) for f in files]
+    rows += [(f"{f.sprint_id} {f.sprint_name}", f.format, human_size(f.size_bytes), str(f.path)) for f in files]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         click.echo(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}")
-
-
-def _human_size(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"
 
 
 @main.group("templates")
@@ -189,3 +183,38 @@ def templates_validate(paths: tuple[Path, ...]) -> None:
             click.echo(f"ok      {path} ({template.name})")
     if failed:
         sys.exit(1)
+
+
+@main.command("deliver")
+@click.argument("run_id")
+@click.option("--to", "recipients", multiple=True, required=True, help="Recipient email; repeat for more.")
+@click.option("--subject", help="Subject template with {team}, {sprint}, {sprint_id}.")
+def deliver_command(run_id: str, recipients: tuple[str, ...], subject: str | None) -> None:
+    """Email an export run's files through the same path and access rules as scheduled delivery."""
+    from sprint_exports.delivery_job import deliver_exports_job
+    from sprint_exports.definitions import defs
+    from sprint_exports.runner import failure_message
+
+    instance = _instance()
+    if instance.get_run_by_id(run_id) is None:
+        _fail(f"No Dagster run with id {run_id!r} in the instance at {settings.instance_home()}", 2)
+    config = {"export_run_id": run_id, "recipients": list(recipients), **({"subject": subject} if subject else {})}
+    job = defs.resolve_job_def(deliver_exports_job.name)
+    result = job.execute_in_process(
+        instance=instance,
+        run_config={"ops": {"deliver_exports": {"config": config}}, "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        tags={"sprint_exports/export_run": run_id},
+        raise_on_error=False,
+    )
+    outcomes = []
+    for event in result.all_events:
+        if event.is_successful_output or event.is_step_failure:
+            data = event.event_specific_data
+            metadata = getattr(data, "metadata", None) or getattr(getattr(data, "user_failure_data", None), "metadata", None) or {}
+            if "outcomes" in metadata:
+                outcomes = metadata["outcomes"].value
+    for outcome in outcomes:
+        click.echo(f"{outcome['sprint']:<24} {outcome['recipient']:<32} {outcome['status']:<16} {outcome['reply']}")
+    if not result.success:
+        _fail(f"delivery run {result.run_id} failed: {failure_message(result)}")
+    click.echo(f"Delivery run {result.run_id}: success")

@@ -12,12 +12,13 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance
+from dagster import AssetKey, DagsterInstance
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._core.utils import make_new_run_id
 
 from sprint_exports.assets import EXPORT_ASSET_NAMES
 from sprint_exports.formats import FORMAT_NAMES
+from sprint_exports.run_records import ExportRecord, count_materializations, export_records
 from sprint_exports.partitions import contiguous_ranges, register_sprints, sprint_key, sprints_partitions
 from sprint_exports.source.database import connect
 from sprint_exports.source.readers import UnknownSprintError, list_sprints
@@ -25,21 +26,12 @@ from sprint_exports.source.readers import UnknownSprintError, list_sprints
 ProgressCallback = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class ExportedFile:
-    sprint_id: int
-    sprint_name: str
-    format: str
-    size_bytes: int
-    path: str
-
-
 @dataclass
 class RunOutcome:
     run_id: str
     partition_keys: list[str]
     success: bool
-    files: list[ExportedFile] = field(default_factory=list)
+    files: list[ExportRecord] = field(default_factory=list)
     error: str | None = None
 
 
@@ -107,41 +99,14 @@ def export_sprints(
 
         result = _run_with_progress(instance, run_id, execute, done_before, total, on_progress)
         outcome = RunOutcome(run_id=run_id, partition_keys=range_keys, success=result.success)
-        outcome.files = exported_files(instance, run_id)
+        outcome.files = export_records(instance, run_id)
         if not result.success:
-            outcome.error = _failure_message(result)
+            outcome.error = failure_message(result)
         outcomes.append(outcome)
         done_before += len(range_keys) * len(selection)
         if not result.success:
             break
     return outcomes
-
-
-def exported_files(instance: DagsterInstance, run_id: str) -> list[ExportedFile]:
-    """The files a run wrote, from its materialization events' metadata."""
-    export_assets = {name: fmt for fmt, name in EXPORT_ASSET_NAMES.items()}
-    files = []
-    for record in _materializations(instance, run_id):
-        materialization = record.event_log_entry.asset_materialization
-        format_name = export_assets.get(materialization.asset_key.to_user_string())
-        if format_name is None:
-            continue
-        metadata = materialization.metadata
-        files.append(
-            ExportedFile(
-                sprint_id=int(materialization.partition),
-                sprint_name=str(metadata["sprint"].value),
-                format=format_name,
-                size_bytes=int(metadata["size_bytes"].value),
-                path=str(metadata["path"].value),
-            )
-        )
-    order = {name: index for index, name in enumerate(FORMAT_NAMES)}
-    return sorted(files, key=lambda f: (f.sprint_id, order[f.format]))
-
-
-def _materializations(instance: DagsterInstance, run_id: str) -> list:
-    return instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=1_000_000).records
 
 
 def _run_with_progress(instance, run_id, execute, done_before, total, on_progress):
@@ -154,14 +119,14 @@ def _run_with_progress(instance, run_id, execute, done_before, total, on_progres
     while worker.is_alive():
         worker.join(0.5)
         if instance.get_run_by_id(run_id) is not None:
-            on_progress(done_before + len(_materializations(instance, run_id)), total)
-    on_progress(done_before + len(_materializations(instance, run_id)), total)
+            on_progress(done_before + count_materializations(instance, run_id), total)
+    on_progress(done_before + count_materializations(instance, run_id), total)
     if "result" not in outcome:
         raise RuntimeError(f"Run {run_id} ended without a result; see the run's logs in the Dagster UI")
     return outcome["result"]
 
 
-def _failure_message(result) -> str:
+def failure_message(result) -> str:
     """The first failure's own error, unwrapped from Dagster's framework errors."""
     for event in result.all_events:
         error = getattr(event.event_specific_data, "error", None)

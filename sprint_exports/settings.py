@@ -51,3 +51,14 @@ def templates_dir() -> Path:
     """Custom templates: SPRINT_EXPORT_TEMPLATES_DIR, else `templates/` in the working folder."""
     configured = os.environ.get("SPRINT_EXPORT_TEMPLATES_DIR")
     return Path(configured).resolve() if configured else Path.cwd() / "templates"
+
+
+def schedules_file() -> Path:
+    """SPRINT_EXPORT_SCHEDULES, else `export_schedules.yaml` in the working folder (the repo top)."""
+    configured = os.environ.get("SPRINT_EXPORT_SCHEDULES")
+    return Path(configured).resolve() if configured else Path.cwd() / "export_schedules.yaml"
+
+
+def delivery_ledger_url() -> str:
+    """Where delivery outcomes are kept: SPRINT_DELIVERY_LEDGER_URL, else SQLite beside the instance."""
+    return os.environ.get("SPRINT_DELIVERY_LEDGER_URL") or f"sqlite:///{instance_home() / 'delivery_ledger.sqlite'}"

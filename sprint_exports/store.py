@@ -107,3 +107,12 @@ def _remove_if_empty(folder: Path) -> None:
         folder.parent.rmdir()
     except OSError:
         pass  # not empty: other formats of this export are already there
+
+
+def human_size(size: float) -> str:
+    """1536 -> '1.5 KB': sizes as people read them in tables and emails."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

@@ -18,6 +18,7 @@ from reportlab.lib import colors
 from reportlab.lib.utils import simpleSplit
 
 from sprint_exports.formats.pdf_fonts import FONT, FONT_BOLD
+from sprint_exports.formats.pdf_style import TEXT_COLOUR
 
 BURNDOWN_TITLE = "Burndown"
 VELOCITY_TITLE = "Velocity history"
@@ -26,7 +27,6 @@ REMAINING_COLOUR = colors.HexColor("#1f6feb")
 IDEAL_COLOUR = colors.HexColor("#8c959f")
 BAR_COLOUR = colors.HexColor("#9ec5fe")
 CURRENT_BAR_COLOUR = colors.HexColor("#1f6feb")
-TEXT_COLOUR = colors.HexColor("#24292f")
 
 MAX_DAY_LABELS = 8
 TITLE_SIZE = 10

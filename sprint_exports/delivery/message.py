@@ -1,0 +1,158 @@
+"""One email per recipient and sprint: subject, plain and HTML bodies, attachments.
+
+Tracker text reaches headers and HTML, so it is cleaned there: no line breaks
+in a header (no header injection), everything escaped in HTML. Attachments
+over the size limit travel as one zip; over the limit even zipped, the body
+says where the files are instead of sending an empty or truncated message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import io
+import re
+import string
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+
+from sprint_exports.report import METRIC_LABELS
+from sprint_exports.store import human_size
+
+DEFAULT_SUBJECT = "{team} — {sprint} report"
+SUBJECT_FIELDS = ("team", "sprint", "sprint_id")
+DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
+BODY_METRICS = ("planned_points", "completed_points", "completion_rate", "average_velocity", "issue_count")
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class ExportedAttachment:
+    path: Path
+    media_type: str
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SprintDelivery:
+    """What one export run produced for one sprint, as delivery needs it."""
+
+    export_run_id: str
+    sprint_id: int
+    sprint_name: str
+    team_id: int
+    team_name: str
+    files: tuple[ExportedAttachment, ...]
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def check_subject_template(subject: str) -> None:
+    """Raise ValueError naming the placeholder if `subject` uses one we cannot fill."""
+    for _, name, _, _ in string.Formatter().parse(subject):
+        if name is not None and name not in SUBJECT_FIELDS:
+            raise ValueError(
+                f"subject placeholder {{{name}}} is not allowed; allowed: "
+                + ", ".join(f"{{{n}}}" for n in SUBJECT_FIELDS)
+            )
+
+
+def one_line(text: str) -> str:
+    """Header-safe text: every line break or control character becomes a space."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]+", " ", text).strip()
+
+
+def render_subject(subject: str, delivery: SprintDelivery) -> str:
+    check_subject_template(subject)
+    filled = subject.format(team=delivery.team_name, sprint=delivery.sprint_name, sprint_id=delivery.sprint_id)
+    return one_line(filled)[:250]
+
+
+def message_id(delivery: SprintDelivery, recipient: str) -> str:
+    """The same for every attempt to one recipient, so a resend is recognisable as one message."""
+    digest = hashlib.sha256(f"{delivery.export_run_id}/{delivery.sprint_id}/{recipient.lower()}".encode()).hexdigest()
+    return f"<{digest[:32]}@sprint-exports>"
+
+
+def build_message(
+    delivery: SprintDelivery,
+    *,
+    sender: str,
+    recipient: str,
+    subject: str = DEFAULT_SUBJECT,
+    attachment_limit: int = DEFAULT_ATTACHMENT_LIMIT,
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = one_line(sender)
+    message["To"] = one_line(recipient)
+    message["Subject"] = render_subject(subject, delivery)
+    message["Message-ID"] = message_id(delivery, recipient)
+    message["Date"] = formatdate(usegmt=True)
+    attachments, note = _attachments(delivery, attachment_limit)
+    message.set_content(_plain_body(delivery, note))
+    message.add_alternative(_html_body(delivery, note), subtype="html")
+    for name, media_type, payload in attachments:
+        maintype, subtype = media_type.split("/", 1)
+        message.add_attachment(payload, maintype=maintype, subtype=subtype, filename=name)
+    return message
+
+
+def _attachments(delivery: SprintDelivery, limit: int) -> tuple[list[tuple[str, str, bytes]], str]:
+    """The parts to attach and a sentence saying how the files travel."""
+    total = sum(f.size_bytes for f in delivery.files)
+    if total <= limit:
+        return [(f.path.name, f.media_type, f.path.read_bytes()) for f in delivery.files], "The files are attached."
+    archive = _zip(delivery.files)
+    if len(archive) <= limit:
+        name = f"{delivery.files[0].path.stem}-exports.zip"
+        return [(name, "application/zip", archive)], (
+            f"The files ({human_size(total)}) are attached as one zip archive, {name}."
+        )
+    folders = sorted({str(f.path.parent) for f in delivery.files})
+    return [], (
+        f"The files ({human_size(total)}, {human_size(len(archive))} zipped) exceed the {human_size(limit)} attachment limit, "
+        f"so none are attached. They are in {', '.join(folders)} (Dagster run {delivery.export_run_id})."
+    )
+
+
+def _zip(files: Sequence[ExportedAttachment]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for exported in files:
+            info = zipfile.ZipInfo(exported.path.name, date_time=ZIP_TIMESTAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, exported.path.read_bytes())
+    return buffer.getvalue()
+
+
+def _metric_lines(delivery: SprintDelivery) -> list[tuple[str, str]]:
+    return [
+        (METRIC_LABELS.get(name, name), f"{delivery.metrics[name]:g}")
+        for name in BODY_METRICS
+        if name in delivery.metrics
+    ]
+
+
+def _plain_body(delivery: SprintDelivery, note: str) -> str:
+    lines = [f"{delivery.sprint_name} ({delivery.team_name})", ""]
+    lines += [f"{label}: {value}" for label, value in _metric_lines(delivery)]
+    lines += ["", "Files:"]
+    lines += [f"- {f.path.name} ({human_size(f.size_bytes)}, sha256 {f.sha256[:12]}…)" for f in delivery.files]
+    lines += ["", note, "", f"Exported by Dagster run {delivery.export_run_id}."]
+    return "\n".join(lines) + "\n"
+
+
+def _html_body(delivery: SprintDelivery, note: str) -> str:
+    e = html.escape
+    metrics = "".join(f"<tr><th align='left'>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in _metric_lines(delivery))
+    files = "".join(f"<li>{e(f.path.name)} ({e(human_size(f.size_bytes))})</li>" for f in delivery.files)
+    return (
+        f"<html><body><h2>{e(delivery.sprint_name)} ({e(delivery.team_name)})</h2>"
+        f"<table>{metrics}</table><h3>Files</h3><ul>{files}</ul>"
+        f"<p>{e(note)}</p><p style='color:#57606a'>Exported by Dagster run {e(delivery.export_run_id)}.</p>"
+        "</body></html>"
+    )

@@ -1,0 +1,80 @@
+"""What a run exported, read back from its materialization events.
+
+Range runs (backfills) carry no `dagster/partition` tag, so the events, not
+the run tags, are the record of which sprint got which file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import DagsterEventType, DagsterInstance
+
+from sprint_exports.assets import EXPORT_ASSET_NAMES
+from sprint_exports.formats import FORMAT_NAMES
+
+FORMAT_OF_ASSET = {asset: fmt for fmt, asset in EXPORT_ASSET_NAMES.items()}
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    run_id: str
+    sprint_id: int
+    sprint_name: str
+    format: str
+    path: Path
+    size_bytes: int
+    row_count: int
+    sha256: str
+    template: str
+    expires_at: str
+    timestamp: float
+
+
+def _materializations(instance: DagsterInstance, run_id: str) -> list:
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=1_000_000)
+    return [(record.event_log_entry.timestamp, record.event_log_entry.asset_materialization) for record in records.records]
+
+
+def count_materializations(instance: DagsterInstance, run_id: str) -> int:
+    return len(_materializations(instance, run_id))
+
+
+def export_records(instance: DagsterInstance, run_id: str) -> list[ExportRecord]:
+    """The run's export files, by sprint then format."""
+    found = []
+    for timestamp, materialization in _materializations(instance, run_id):
+        format_name = FORMAT_OF_ASSET.get(materialization.asset_key.to_user_string())
+        if format_name is None:
+            continue
+        values = {key: entry.value for key, entry in materialization.metadata.items()}
+        found.append(
+            ExportRecord(
+                run_id=run_id,
+                sprint_id=int(materialization.partition),
+                sprint_name=str(values.get("sprint", "")),
+                format=format_name,
+                path=Path(str(values["path"])),
+                size_bytes=int(values["size_bytes"]),
+                row_count=int(values["row_count"]),
+                sha256=str(values["sha256"]),
+                template=str(values["template"]),
+                expires_at=str(values["expires_at"]),
+                timestamp=timestamp,
+            )
+        )
+    order = {name: index for index, name in enumerate(FORMAT_NAMES)}
+    return sorted(found, key=lambda record: (record.sprint_id, order[record.format]))
+
+
+def metrics_by_sprint(instance: DagsterInstance, run_id: str) -> dict[int, dict[str, float]]:
+    """The numeric metrics each sprint's `sprint_metrics` materialization recorded in this run."""
+    metrics = {}
+    for _, materialization in _materializations(instance, run_id):
+        if materialization.asset_key.to_user_string() != "sprint_metrics":
+            continue
+        metrics[int(materialization.partition)] = {
+            key: entry.value for key, entry in materialization.metadata.items() if isinstance(entry.value, int | float)
+        }
+    return metrics
