@@ -1,0 +1,242 @@
+"""Delivery through a real SMTP server (aiosmtpd, STARTTLS + AUTH): messages, access, faults, exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, instance_for_test
+
+from sprint_exports import tags
+from sprint_exports.delivery.ledger import DeliveryLedger
+from sprint_exports.definitions import defs
+from sprint_exports.runner import export_sprints
+from sprint_exports_tests.smtp_server import PASSWORD, USERNAME, Behaviour, SmtpTestServer
+
+ADMIN, PLATFORM_MEMBER, PAYMENTS_MEMBER, STRANGER = (
+    "ana@example.com", "li.wei@example.com", "zoe@example.com", "nobody@example.com",
+)
+
+
+@pytest.fixture
+def environment(tmp_path, monkeypatch, demo_url):
+    monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
+    monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
+    monkeypatch.setenv("SPRINT_DELIVERY_LEDGER_URL", f"sqlite:///{tmp_path / 'ledger.sqlite'}")
+    return tmp_path
+
+
+def start_server(tmp_path, **behaviour) -> SmtpTestServer:
+    return SmtpTestServer(tmp_path, Behaviour(**behaviour)).start()
+
+
+def smtp_config(server: SmtpTestServer, **overrides) -> dict:
+    config = {
+        "host": "127.0.0.1", "port": server.port, "security": "starttls", "ca_file": server.ca_file,
+        "username": USERNAME, "password": PASSWORD, "from_address": "reports@example.com",
+        "timeout_seconds": 10, "backoff_seconds": 0.01,
+    }
+    return {**config, **overrides}
+
+
+def deliver(instance, server, export_run_id, recipients=(), **smtp_overrides):
+    config = {"export_run_id": export_run_id, **({"recipients": list(recipients)} if recipients else {})}
+    return defs.resolve_job_def("deliver_exports_job").execute_in_process(
+        instance=instance,
+        run_config={
+            "ops": {"deliver_exports": {"config": config}},
+            "resources": {"smtp": {"config": smtp_config(server, **smtp_overrides)}},
+        },
+        raise_on_error=False,
+    )
+
+
+def outcomes_of(result) -> list[dict]:
+    for event in result.all_events:
+        data = event.event_specific_data
+        metadata = getattr(data, "metadata", None) or getattr(getattr(data, "user_failure_data", None), "metadata", None) or {}
+        if "outcomes" in metadata:
+            return metadata["outcomes"].value
+    raise AssertionError("the delivery run recorded no outcomes")
+
+
+def export(instance, sprint_ids, recipients, formats=("csv", "pdf")):
+    (outcome,) = export_sprints(instance, sprint_ids, list(formats), tags={tags.DELIVER_TO: ",".join(recipients)})
+    assert outcome.success, outcome.error
+    return outcome
+
+
+def attachments(message) -> dict[str, bytes]:
+    return {part.get_filename(): part.get_payload(decode=True) for part in message.iter_attachments()}
+
+
+def test_each_recipient_gets_their_sprints_once_with_exact_files(environment):
+    server = start_server(environment)
+    try:
+        with instance_for_test() as instance:
+            run = export(instance, [1, 2], [ADMIN, PLATFORM_MEMBER, PAYMENTS_MEMBER, STRANGER])
+            result = deliver(instance, server, run.run_id)
+            assert result.success
+            messages = server.messages
+            received = sorted((m["To"], m["Subject"]) for m in messages)
+            assert received == sorted([
+                (ADMIN, "Platform — Platform Sprint 1 report"),
+                (ADMIN, "Payments — Payments Sprint 1 report"),
+                (PLATFORM_MEMBER, "Platform — Platform Sprint 1 report"),
+                (PAYMENTS_MEMBER, "Payments — Payments Sprint 1 report"),
+            ])
+            for mail_from, rcpt_tos in server.handler.envelopes:
+                assert mail_from == "reports@example.com" and len(rcpt_tos) == 1, "nobody sees the others' addresses"
+            files = {(f.sprint_id, f.path.name): f for f in run.files}
+            for message in messages:
+                assert message["From"] == "reports@example.com"
+                sprint_id = 1 if "Platform" in message["Subject"] else 2
+                plain = message.get_body(("plain",)).get_content()
+                html = message.get_body(("html",)).get_content()
+                assert "Completion rate (%)" in plain and "<table>" in html
+                got = attachments(message)
+                expected = {name: f for (sid, name), f in files.items() if sid == sprint_id}
+                assert set(got) == set(expected)
+                for name, payload in got.items():
+                    assert hashlib.sha256(payload).hexdigest() == expected[name].sha256 == hashlib.sha256(expected[name].path.read_bytes()).hexdigest()
+                    assert name in plain
+                types = {part.get_filename(): part.get_content_type() for part in message.iter_attachments()}
+                assert set(types.values()) == {"text/csv", "application/pdf"}
+            status = {(o["recipient"], o["sprint_id"]): o["status"] for o in outcomes_of(result)}
+            assert status[(PLATFORM_MEMBER, 2)] == status[(PAYMENTS_MEMBER, 1)] == "refused"
+            assert status[(STRANGER, 1)] == status[(STRANGER, 2)] == "refused"
+            assert [o for o in outcomes_of(result) if o["recipient"] == STRANGER][0]["reply"] == (
+                "not sent: nobody@example.com is not a user of the tracker"
+            )
+
+            again = deliver(instance, server, run.run_id)
+            assert again.success
+            assert len(server.messages) == 4, "a second delivery of the same run sends nothing"
+            assert {o["status"] for o in outcomes_of(again)} == {"already sent", "already refused"}
+    finally:
+        server.stop()
+
+
+def test_transient_refusals_are_retried_and_every_mail_arrives_once(environment):
+    server = start_server(environment, transient_failures=3)
+    try:
+        with instance_for_test() as instance:
+            run = export(instance, [1], [ADMIN, PLATFORM_MEMBER], formats=["csv"])
+            result = deliver(instance, server, run.run_id)
+            assert result.success
+            assert sorted(m["To"] for m in server.messages) == [ADMIN, PLATFORM_MEMBER]
+            attempts = {o["recipient"]: o["attempts"] for o in outcomes_of(result)}
+            assert sum(attempts.values()) == 2 + 3
+    finally:
+        server.stop()
+
+
+def test_a_permanently_refused_mailbox_is_recorded_not_retried(environment):
+    server = start_server(environment, refuse_mailboxes={PLATFORM_MEMBER})
+    try:
+        with instance_for_test() as instance:
+            run = export(instance, [1], [ADMIN, PLATFORM_MEMBER], formats=["csv"])
+            result = deliver(instance, server, run.run_id)
+            assert result.success
+            assert [m["To"] for m in server.messages] == [ADMIN]
+            refused = next(o for o in outcomes_of(result) if o["recipient"] == PLATFORM_MEMBER)
+            assert refused["status"] == "refused" and refused["attempts"] == 1
+            assert refused["reply"].startswith("550")
+            ledger = DeliveryLedger(os.environ["SPRINT_DELIVERY_LEDGER_URL"])
+            assert {(e.recipient, e.status) for e in ledger.entries(run.run_id)} == {(ADMIN, "sent"), (PLATFORM_MEMBER, "refused")}
+    finally:
+        server.stop()
+
+
+def test_server_down_fails_the_run_after_retries_then_a_rerun_delivers(environment):
+    with instance_for_test() as instance:
+        run = export(instance, [1], [ADMIN], formats=["csv"])
+        server = SmtpTestServer(environment)  # not started: connection refused
+        result = deliver(instance, server, run.run_id, max_attempts=3)
+        assert not result.success
+        (failed,) = outcomes_of(result)
+        assert failed["status"] == "failed" and failed["attempts"] == 3
+        assert "ConnectionRefusedError" in failed["reply"]
+        server.start()
+        try:
+            retried = deliver(instance, server, run.run_id)
+            assert retried.success and [m["To"] for m in server.messages] == [ADMIN]
+        finally:
+            server.stop()
+
+
+CRASHING_DELIVERY = textwrap.dedent(
+    """
+    import sys
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+    from sprint_exports.definitions import defs
+
+    home, run_id, config = sys.argv[1], sys.argv[2], eval(sys.argv[3])
+    instance = DagsterInstance.from_ref(InstanceRef.from_dir(home))
+    defs.resolve_job_def("deliver_exports_job").execute_in_process(
+        instance=instance,
+        run_config={"ops": {"deliver_exports": {"config": {"export_run_id": run_id}}}, "resources": {"smtp": {"config": config}}},
+    )
+    """
+)
+
+
+def test_a_delivery_killed_midway_and_run_again_sends_no_duplicates(environment):
+    server = start_server(environment, hold_after=1)
+    home = environment / "instance"
+    home.mkdir()
+    instance = DagsterInstance.from_ref(__import__("dagster._core.instance.ref", fromlist=["InstanceRef"]).InstanceRef.from_dir(str(home)))
+    try:
+        run = export(instance, [1], [ADMIN, PLATFORM_MEMBER, "juergen@example.com"], formats=["csv"])
+        worker = subprocess.Popen(
+            [sys.executable, "-c", CRASHING_DELIVERY, str(home), run.run_id, repr(smtp_config(server))],
+            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        assert server.behaviour.held.wait(120), "the second message never reached the server"
+        os.kill(worker.pid, signal.SIGKILL)  # dies after sending to one recipient, while sending to the next
+        worker.wait(30)
+        assert len(server.messages) == 1
+        (crashed,) = [r for r in instance.get_runs() if r.job_name == "deliver_exports_job"]
+        instance.report_run_failed(crashed)  # what the run monitor does for a dead run worker
+        server.behaviour.hold_after = None
+        server.behaviour.release.set()
+
+        rerun = deliver(instance, server, run.run_id)
+        assert rerun.success
+        recipients = sorted(m["To"] for m in server.messages)
+        assert recipients == sorted([ADMIN, PLATFORM_MEMBER, "juergen@example.com"]), "each exactly once"
+    finally:
+        server.stop()
+        instance.dispose()
+
+
+def test_delivery_sensor_requests_one_delivery_per_tagged_export_run(environment):
+    from dagster import build_run_status_sensor_context, DagsterEventType
+
+    with instance_for_test() as instance:
+        run = export(instance, [1], [ADMIN], formats=["csv"])
+        untagged = export_sprints(instance, [2], ["csv"])[0]
+        sensor = defs.resolve_sensor_def("export_delivery_sensor")
+
+        def evaluate(run_id):
+            dagster_run = instance.get_run_by_id(run_id)
+            success = instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_SUCCESS).records[0]
+            context = build_run_status_sensor_context(
+                sensor_name="export_delivery_sensor", dagster_event=success.event_log_entry.dagster_event,
+                dagster_instance=instance, dagster_run=dagster_run, repository_def=defs.get_repository_def(),
+            )
+            return sensor(context)
+
+        request = evaluate(run.run_id)
+        assert request.run_key == f"deliver:{run.run_id}"
+        assert request.run_config["ops"]["deliver_exports"]["config"]["export_run_id"] == run.run_id
+        assert request.tags[tags.EXPORT_RUN] == run.run_id
+        skipped = evaluate(untagged.run_id)
+        assert "nothing to deliver" in skipped.skip_message
