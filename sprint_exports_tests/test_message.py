@@ -1,0 +1,69 @@
+"""Building delivery messages: safe headers, escaped HTML, attachment limits."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import zipfile
+
+import pytest
+
+from sprint_exports.delivery.message import ExportedAttachment, SprintDelivery, build_message, render_subject
+
+
+def delivery(tmp_path, sizes=(1000, 2000), sprint_name="Sprint 1", team="Platform", compressible=False) -> SprintDelivery:
+    files = []
+    for index, size in enumerate(sizes):
+        path = tmp_path / f"report-{index}.{'csv' if index == 0 else 'pdf'}"
+        payload = (b"KEY,Summary\r\n" * size)[:size] if compressible else random.Random(index).randbytes(size)
+        path.write_bytes(payload)
+        media = "text/csv" if index == 0 else "application/pdf"
+        files.append(ExportedAttachment(path, media, size, hashlib.sha256(payload).hexdigest()))
+    return SprintDelivery("run-1", 1, sprint_name, 1, team, tuple(files), {"planned_points": 10, "completion_rate": 50.0})
+
+
+def test_tracker_text_cannot_inject_headers(tmp_path):
+    evil = delivery(tmp_path, sprint_name="S1\r\nBcc: victim@example.com", team="Ops\nX-Evil: 1")
+    message = build_message(evil, sender="reports@example.com", recipient="a@example.com")
+    assert message["Bcc"] is None and message["X-Evil"] is None
+    assert message["Subject"] == "Ops X-Evil: 1 — S1 Bcc: victim@example.com report"
+    assert "\n" not in message["Subject"]
+
+
+def test_html_body_escapes_tracker_text(tmp_path):
+    message = build_message(delivery(tmp_path, sprint_name="<script>alert(1)</script>"), sender="r@example.com", recipient="a@example.com")
+    html = message.get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_subject_placeholders_are_checked():
+    with pytest.raises(ValueError, match=r"subject placeholder \{owner\} is not allowed; allowed: \{team\}, \{sprint\}, \{sprint_id\}"):
+        render_subject("{owner} report", None)
+
+
+def test_files_over_the_limit_travel_as_one_zip(tmp_path):
+    sent = delivery(tmp_path, sizes=(6000, 6000), compressible=True)
+    message = build_message(sent, sender="r@example.com", recipient="a@example.com", attachment_limit=10_000)
+    (part,) = list(message.iter_attachments())
+    assert part.get_content_type() == "application/zip" and part.get_filename() == "report-0-exports.zip"
+    with zipfile.ZipFile(io.BytesIO(part.get_payload(decode=True))) as archive:
+        for exported in sent.files:
+            assert hashlib.sha256(archive.read(exported.path.name)).hexdigest() == exported.sha256
+    assert "attached as one zip archive" in message.get_body(("plain",)).get_content()
+
+
+def test_files_over_the_limit_even_zipped_are_not_attached_but_located(tmp_path):
+    sent = delivery(tmp_path, sizes=(60_000, 60_000))
+    message = build_message(sent, sender="r@example.com", recipient="a@example.com", attachment_limit=10_000)
+    assert list(message.iter_attachments()) == []
+    plain = message.get_body(("plain",)).get_content()
+    assert "exceed the 9.8 KB attachment limit" in plain and str(tmp_path) in plain and "run-1" in plain
+
+
+def test_message_id_is_stable_per_recipient(tmp_path):
+    sent = delivery(tmp_path)
+    first = build_message(sent, sender="r@example.com", recipient="a@example.com")
+    second = build_message(sent, sender="r@example.com", recipient="A@example.com")
+    other = build_message(sent, sender="r@example.com", recipient="b@example.com")
+    assert first["Message-ID"] == second["Message-ID"] != other["Message-ID"]
