@@ -109,6 +109,7 @@ def test_each_recipient_gets_their_sprints_once_with_exact_files(environment):
                 types = {part.get_filename(): part.get_content_type() for part in message.iter_attachments()}
                 assert set(types.values()) == {"text/csv", "application/pdf"}
             status = {(o["recipient"], o["sprint_id"]): o["status"] for o in outcomes_of(result)}
+            assert {o["reply"] for o in outcomes_of(result) if o["status"] == "sent"} == {"250 2.0.0 Message accepted"}
             assert status[(PLATFORM_MEMBER, 2)] == status[(PAYMENTS_MEMBER, 1)] == "refused"
             assert status[(STRANGER, 1)] == status[(STRANGER, 2)] == "refused"
             assert [o for o in outcomes_of(result) if o["recipient"] == STRANGER][0]["reply"] == (

@@ -91,11 +91,18 @@ def _send_once(settings: SmtpSettings, message: EmailMessage, recipient: str) ->
         with _connect(settings) as client:
             if settings.username:
                 client.login(settings.username, settings.password or "")
-            refused = client.send_message(message, from_addr=settings.from_address, to_addrs=[recipient])
-            if refused:  # only possible with several recipients; kept for completeness
-                code, text = refused[recipient]
+            # One envelope recipient per message, step by step, to keep the server's own replies.
+            client.ehlo_or_helo_if_needed()
+            code, text = client.mail(settings.from_address)
+            if code != 250:
                 raise _classify(code, text)
-            return "250 accepted"
+            code, text = client.rcpt(recipient)
+            if code not in (250, 251):
+                raise _classify(code, text)
+            code, text = client.data(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+            if code != 250:
+                raise _classify(code, text)
+            return _reply(code, text)
     except smtplib.SMTPAuthenticationError as error:
         raise SmtpConfigurationError(f"SMTP login to {settings.host}:{settings.port} refused: {_reply(error.smtp_code, error.smtp_error)}") from None
     except smtplib.SMTPNotSupportedError as error:
