@@ -9,7 +9,7 @@ Every outcome lands in the ledger and in this run's metadata.
 
 # No `from __future__ import annotations`: Dagster reads the op's type hints at definition time.
 
-from dagster import Config, DagsterInstance, Failure, MetadataValue, OpExecutionContext, job, op
+from dagster import Config, DagsterInstance, Failure, MetadataValue, OpExecutionContext, in_process_executor, job, op
 from pydantic import Field
 
 from sprint_exports import tags
@@ -156,6 +156,9 @@ def _outcome_metadata(outcomes: list[dict]) -> dict:
     }
 
 
-@job(description="Email an export run's files to its recipients (exactly once each).")
+@job(
+    description="Email an export run's files to its recipients (exactly once each).",
+    executor_def=in_process_executor,  # one small step: a worker process would cost ~3 s
+)
 def deliver_exports_job() -> None:
     deliver_exports()
