@@ -66,11 +66,14 @@ def seed_demo_command(url: str | None, sprints: int, issues_per_sprint: int | No
 @click.option("--all", "all_sprints", is_flag=True, help="Export every sprint in the tracker as one run.")
 @click.option("--formats", default="csv,xlsx,pdf", show_default=True, help="Comma-separated formats.")
 @click.option("--template", "template_name", help="Template name (see `templates list`); default sprint_summary.")
-def export_command(sprint_ids: Sequence[int], all_sprints: bool, formats: str, template_name: str | None) -> None:
+@click.option("--as", "requested_by", help="Export on behalf of this tracker user; refused if they may not see a sprint.")
+def export_command(
+    sprint_ids: Sequence[int], all_sprints: bool, formats: str, template_name: str | None, requested_by: str | None
+) -> None:
     """Run export_sprints_job in the Dagster instance and list the files written."""
     if bool(sprint_ids) == all_sprints:
         _fail("give either --sprint ID (one or more) or --all", 2)
-    _export(None if all_sprints else list(sprint_ids), formats, template_name)
+    _export(None if all_sprints else list(sprint_ids), formats, template_name, requested_by)
 
 
 @main.command("demo")
@@ -81,10 +84,13 @@ def demo_command() -> None:
     _export(None, "csv,xlsx,pdf")
 
 
-def _export(sprint_ids: list[int] | None, formats_text: str, template_name: str | None = None) -> None:
+def _export(
+    sprint_ids: list[int] | None, formats_text: str, template_name: str | None = None, requested_by: str | None = None
+) -> None:
     from sprint_exports.runner import export_sprints, parse_formats
     from sprint_exports.source.database import SourceUnavailableError
     from sprint_exports.source.readers import UnknownSprintError
+    from sprint_exports.tags import REQUESTED_BY
     from sprint_exports.templates import get_template, load_templates
 
     try:
@@ -104,7 +110,10 @@ def _export(sprint_ids: list[int] | None, formats_text: str, template_name: str 
         bar.update(done - bar.pos)
 
     try:
-        outcomes = export_sprints(instance, sprint_ids, formats, on_progress=show_progress, template=template_name)
+        run_tags = {REQUESTED_BY: requested_by} if requested_by else None
+        outcomes = export_sprints(
+            instance, sprint_ids, formats, on_progress=show_progress, template=template_name, tags=run_tags
+        )
     except (SourceUnavailableError, UnknownSprintError, ValueError) as error:
         _fail(str(error), 2)
     finally:
@@ -202,7 +211,7 @@ def deliver_command(run_id: str, recipients: tuple[str, ...], subject: str | Non
     job = defs.resolve_job_def(deliver_exports_job.name)
     result = job.execute_in_process(
         instance=instance,
-        run_config={"ops": {"deliver_exports": {"config": config}}, "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config={"ops": {"deliver_exports": {"config": config}}, "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         tags={"sprint_exports/export_run": run_id},
         raise_on_error=False,
     )

@@ -17,6 +17,7 @@ from sprint_exports.delivery_job import deliver_exports_job
 from sprint_exports.io_manager import SprintPartitionIOManager
 from sprint_exports.jobs import export_sprints_job
 from sprint_exports.resources import DeliveryLedgerResource, ExportStore, TrackerDatabase, smtp_from_environment
+from sprint_exports.run_access import RequesterCheck
 from sprint_exports.schedule_file import ScheduleFile, load_schedule_file
 from sprint_exports.schedules import build_export_schedule
 from sprint_exports.sensors import export_delivery_sensor, sprint_partitions_sensor
@@ -63,5 +64,6 @@ defs = Definitions(
         "report_template": ReportTemplate(),
         "smtp": smtp_from_environment(),
         "delivery_ledger": DeliveryLedgerResource(),
+        "access_check": RequesterCheck(),
     },
 )

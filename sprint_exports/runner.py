@@ -73,7 +73,7 @@ def export_sprints(
     selection += [AssetKey(EXPORT_ASSET_NAMES[name]) for name in formats]
     position = {key: index for index, key in enumerate(registered)}
     # The CLI shows a progress bar; the full logs are in the instance (and the UI).
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if template is not None:
         run_config["resources"] = {"report_template": {"config": {"name": template}}}
     outcomes = []
@@ -135,5 +135,6 @@ def failure_message(result) -> str:
         while error.cause is not None and error.cls_name.startswith("Dagster"):
             error = error.cause
         where = f"step {event.step_key}" if event.step_key else "run start"
-        return f"{where} failed: {error.message.strip()}"
+        text = error.message.strip().split(": ", 1)[-1]  # drop the module-qualified class name
+        return f"{where} failed: {text if error.cls_name == 'Failure' else f'{error.cls_name}: {text}'}"
     return "the run failed; see its logs in the Dagster UI"

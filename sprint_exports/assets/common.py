@@ -20,6 +20,8 @@ SPRINT_ASSET_ARGS = dict(
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
 )
+# Every sprint asset takes `access_check: RequesterCheck` without using it: Dagster sets it up
+# before any step body runs, and it refuses runs whose requester may not see the sprints.
 
 
 def partition_sprint_ids(context: AssetExecutionContext) -> dict[str, int]:

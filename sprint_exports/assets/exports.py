@@ -14,6 +14,7 @@ from sprint_exports.assets.metrics import metrics_markdown
 from sprint_exports.formats import get_format
 from sprint_exports.metrics import SprintMetrics
 from sprint_exports.progress import Progress
+from sprint_exports.run_access import RequesterCheck
 from sprint_exports.report import build_report
 from sprint_exports.resources import ExportStore
 from sprint_exports.source.extract import SprintExtract
@@ -48,6 +49,7 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
         context: AssetExecutionContext,
         export_store: ExportStore,
         report_template: ReportTemplate,
+        access_check: RequesterCheck,
         sprint_extract: dict[str, SprintExtract],
         sprint_metrics: dict[str, SprintMetrics],
     ) -> MaterializeResult:

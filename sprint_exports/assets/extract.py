@@ -5,6 +5,7 @@ from dagster import AssetExecutionContext, asset
 
 from sprint_exports.assets.common import SPRINT_ASSET_ARGS, partition_sprint_ids
 from sprint_exports.progress import Progress
+from sprint_exports.run_access import RequesterCheck
 from sprint_exports.resources import TrackerDatabase
 from sprint_exports.source.extract import SprintExtract
 from sprint_exports.source.readers import read_sprints
@@ -13,7 +14,9 @@ READ_BATCH = 250
 
 
 @asset(io_manager_key="sprint_io_manager", **SPRINT_ASSET_ARGS)
-def sprint_extract(context: AssetExecutionContext, tracker: TrackerDatabase) -> dict[str, SprintExtract]:
+def sprint_extract(
+    context: AssetExecutionContext, tracker: TrackerDatabase, access_check: RequesterCheck
+) -> dict[str, SprintExtract]:
     """The sprint as the tracker has it: sprint facts, team members and every issue."""
     ids = partition_sprint_ids(context)
     engine = tracker.engine()

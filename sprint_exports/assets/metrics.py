@@ -3,13 +3,16 @@
 from dagster import AssetExecutionContext, MetadataValue, asset
 
 from sprint_exports.assets.common import SPRINT_ASSET_ARGS
+from sprint_exports.run_access import RequesterCheck
 from sprint_exports.metrics import SprintMetrics, compute_metrics
 from sprint_exports.report import METRIC_LABELS
 from sprint_exports.source.extract import SprintExtract
 
 
 @asset(io_manager_key="sprint_io_manager", **SPRINT_ASSET_ARGS)
-def sprint_metrics(context: AssetExecutionContext, sprint_extract: dict[str, SprintExtract]) -> dict[str, SprintMetrics]:
+def sprint_metrics(
+    context: AssetExecutionContext, access_check: RequesterCheck, sprint_extract: dict[str, SprintExtract]
+) -> dict[str, SprintMetrics]:
     """Velocity, completion, capacity, counts per status, average velocity and the daily burndown."""
     results: dict[str, SprintMetrics] = {}
     for key, extract in sprint_extract.items():

@@ -4,6 +4,12 @@ A renderer writes one sprint report, shaped by a template, to the path it is
 given and returns how many issue rows it wrote. It never picks the final file
 name and never imports Dagster: the export store (`sprint_exports.store`)
 names files, writes them atomically and hashes them.
+
+Progress: a renderer takes an optional keyword `on_rows`, which it calls with
+the number of rows it has just written, a slice or a page at a time, while it
+writes; the calls add up to the row count it returns. Slices are small enough
+that every tenth of a long table is reported. What to do with the counts (log
+lines in a Dagster run) is the caller's business.
 """
 
 from __future__ import annotations
@@ -12,11 +18,31 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sprint_exports.report import SprintReport
 from sprint_exports.templates import Template
 
-Render = Callable[[SprintReport, Template, Path], int]
+OnRows = Callable[[int], None]  # called with how many rows were just written
+
+
+class Render(Protocol):
+    """`render(report, template, path, on_rows=None) -> rows written`."""
+
+    def __call__(self, report: SprintReport, template: Template, path: Path, *, on_rows: OnRows | None = None) -> int: ...
+
+
+# Renderers report progress at least this often, as a share of the rows: every tenth.
+PROGRESS_STEPS = 10
+# ... but never in pieces smaller than this: a short table is written in one go.
+MIN_PROGRESS_ROWS = 1_000
+
+
+def progress_slice_rows(total: int, largest: int | None = None) -> int:
+    """Rows per slice so that `total` rows report progress at least every tenth (never below
+    MIN_PROGRESS_ROWS, nor above `largest` when given)."""
+    rows = max(MIN_PROGRESS_ROWS, -(-total // PROGRESS_STEPS))
+    return rows if largest is None else min(rows, largest)
 
 
 @dataclass(frozen=True)

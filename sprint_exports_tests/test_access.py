@@ -1,0 +1,74 @@
+"""The access policy, and the export door: runs tagged requested_by are refused before writing."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import instance_for_test
+
+from sprint_exports import tags
+from sprint_exports.access import AccessPolicy
+from sprint_exports.runner import export_sprints
+from sprint_exports.source.database import connect
+
+PLATFORM, PAYMENTS = 1, 2  # demo team ids; demo sprint 1 is Platform's, sprint 2 Payments'
+PEOPLE = {
+    "admin": "ana@example.com",          # admin (and a Platform member)
+    "other_admin": "dana@example.com",   # admin in no team
+    "platform": "li.wei@example.com",    # member of Platform only
+    "payments": "zoe@example.com",       # member of Payments only
+    "unknown": "ghost@example.com",
+}
+
+
+@pytest.fixture(scope="module")
+def policy(demo_url):
+    engine = connect(demo_url)
+    yield AccessPolicy.load(engine)
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "who, team, allowed, reason",
+    [
+        ("admin", PAYMENTS, True, "ana@example.com is an admin"),
+        ("other_admin", PLATFORM, True, "dana@example.com is an admin"),
+        ("platform", PLATFORM, True, "li.wei@example.com is a member of Platform"),
+        ("platform", PAYMENTS, False, "li.wei@example.com is not a member of Payments and not an admin"),
+        ("payments", PLATFORM, False, "zoe@example.com is not a member of Platform and not an admin"),
+        ("unknown", PLATFORM, False, "ghost@example.com is not a user of the tracker"),
+    ],
+)
+def test_policy_rules(policy, who, team, allowed, reason):
+    decision = policy.decide(PEOPLE[who], team)
+    assert (decision.allowed, decision.reason) == (allowed, reason)
+
+
+def test_emails_compare_case_insensitively(policy):
+    assert policy.decide("Li.Wei@Example.COM", PLATFORM).allowed
+
+
+@pytest.mark.parametrize("who, allowed", [("admin", True), ("platform", True), ("payments", False), ("unknown", False)])
+def test_export_runs_are_refused_before_any_file(who, allowed, demo_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
+    monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
+    with instance_for_test() as instance:
+        (outcome,) = export_sprints(instance, [1], ["csv"], tags={tags.REQUESTED_BY: PEOPLE[who]})
+        assert outcome.success is allowed
+        if allowed:
+            assert (tmp_path / "exports" / "1").is_dir()
+        else:
+            assert f"Export refused for {PEOPLE[who]}" in outcome.error
+            assert not (tmp_path / "exports").exists(), "nothing written"
+            steps = [e.step_key for e in instance.all_logs(outcome.run_id) if e.is_dagster_event and e.dagster_event.is_step_start]
+            assert steps == [], "no step ran"
+
+
+def test_a_range_run_is_refused_if_any_sprint_is_off_limits(demo_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
+    monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
+    with instance_for_test() as instance:
+        (outcome,) = export_sprints(instance, [1, 2, 3], ["csv"], tags={tags.REQUESTED_BY: PEOPLE["platform"]})
+        assert not outcome.success
+        assert "sprint 2: li.wei@example.com is not a member of Payments" in outcome.error
+        assert "sprint 3: li.wei@example.com is not a member of Mobile" in outcome.error
+        assert not (tmp_path / "exports").exists()
