@@ -13,6 +13,7 @@ from dagster._utils.schedules import is_valid_cron_string
 
 from sprint_exports import settings
 from sprint_exports.assets import SPRINT_ASSETS
+from sprint_exports.cleanup_job import cleanup_exports_job, cleanup_exports_schedule
 from sprint_exports.delivery_job import deliver_exports_job
 from sprint_exports.io_manager import SprintPartitionIOManager
 from sprint_exports.jobs import export_sprints_job
@@ -54,8 +55,8 @@ scheduled_exports = load_scheduled_exports()
 
 defs = Definitions(
     assets=SPRINT_ASSETS,
-    jobs=[export_sprints_job, deliver_exports_job],
-    schedules=[build_export_schedule(entry) for entry in scheduled_exports.schedules],
+    jobs=[export_sprints_job, deliver_exports_job, cleanup_exports_job],
+    schedules=[cleanup_exports_schedule, *(build_export_schedule(entry) for entry in scheduled_exports.schedules)],
     sensors=[sprint_partitions_sensor, export_delivery_sensor],
     resources={
         "tracker": TrackerDatabase(),

@@ -44,6 +44,7 @@ class ScheduledExport(BaseModel):
     recipients: list[str] = Field(min_length=1)
     subject: str = DEFAULT_SUBJECT
     enabled: bool = True
+    retention_days: int | None = Field(default=None, ge=1, description="Overrides SPRINT_EXPORTS_RETENTION_DAYS.")
 
     @field_validator("timezone")
     @classmethod

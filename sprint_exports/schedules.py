@@ -58,6 +58,7 @@ def build_export_schedule(entry: ScheduledExport) -> ScheduleDefinition:
             tags.SCHEDULE: entry.name,
             tags.DELIVER_TO: ",".join(entry.recipients),
             tags.SUBJECT: entry.subject,
+            **({tags.RETENTION_DAYS: str(entry.retention_days)} if entry.retention_days else {}),
         }
         run_config = {"resources": {"report_template": {"config": {"name": entry.template}}}}
         requests = []

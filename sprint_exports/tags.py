@@ -6,3 +6,4 @@ DELIVER_TO = "sprint_exports/deliver_to"  # comma-separated recipients: deliver 
 EXPORT_RUN = "sprint_exports/export_run"  # on a delivery run: the export run it delivers
 TRIGGER = "sprint_exports/trigger"  # what launched a run (sensor reasons)
 SUBJECT = "sprint_exports/subject"  # subject template for the delivery of this run
+RETENTION_DAYS = "sprint_exports/retention_days"  # overrides SPRINT_EXPORTS_RETENTION_DAYS for a run
