@@ -1,0 +1,147 @@
+"""Dagster's GraphQL API against a real `dagster dev`: the export history query, template choice,
+and the access check on runs launched over the API."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
+from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+from sprint_exports import tags
+from sprint_exports.runner import export_sprints
+from sprint_exports_tests.dagster_dev import REPO_ROOT, DagsterDev
+
+# The query the README documents under "History and downloads".
+HISTORY_QUERY = """
+query ExportHistory($asset: [String!]!, $partitions: [String!], $limit: Int) {
+  assetOrError(assetKey: {path: $asset}) {
+    ... on Asset {
+      assetMaterializations(partitions: $partitions, limit: $limit) {
+        runId
+        partition
+        timestamp
+        metadataEntries {
+          label
+          ... on PathMetadataEntry { path }
+          ... on TextMetadataEntry { text }
+          ... on IntMetadataEntry { intValue }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+def graphql(url: str, query: str, variables: dict) -> dict:
+    request = urllib.request.Request(
+        f"{url}/graphql", data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def metadata_of(entry: dict) -> dict:
+    values = {}
+    for item in entry["metadataEntries"]:
+        values[item["label"]] = item.get("path") or item.get("text") or item.get("intValue")
+    return values
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, demo_url):
+    base = tmp_path_factory.mktemp("graphql")
+    home = base / "home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
+    env.update(DAGSTER_HOME=str(home), SPRINT_SOURCE_URL=demo_url, SPRINT_EXPORTS_DIR=str(base / "exports"),
+               SPRINT_EXPORT_SCHEDULES=str(base / "no-schedules.yaml"), SPRINT_EXPORT_TEMPLATES_DIR=str(base / "templates"),
+               SPRINT_DELIVERY_LEDGER_URL=f"sqlite:///{base / 'ledger.sqlite'}", PYTHONUNBUFFERED="1")
+    saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "SPRINT_SOURCE_URL", "SPRINT_EXPORTS_DIR")}
+    os.environ.update({name: env[name] for name in saved})
+    instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    runs = [export_sprints(instance, [sprint], ["csv"])[0] for sprint in (1, 2)]
+    dev = DagsterDev(env=env, log_path=base / "dagster_dev.log").start()
+    try:
+        dev.wait_until_ready()
+        yield {"dev": dev, "instance": instance, "runs": runs, "exports": base / "exports"}
+    finally:
+        dev.stop()
+        instance.dispose()
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+
+
+def wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get_run_status(run_id).value
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            return status
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} did not finish within {timeout} s")
+
+
+def test_history_query_returns_the_exports_with_their_metadata(server):
+    data = graphql(server["dev"].url, HISTORY_QUERY, {"asset": ["sprint_csv"], "partitions": None, "limit": 10})
+    found = data["assetOrError"]["assetMaterializations"]
+    assert sorted((m["partition"], m["runId"]) for m in found) == sorted((str(r.files[0].sprint_id), r.run_id) for r in server["runs"])
+    for materialization in found:
+        values = metadata_of(materialization)
+        (exported,) = [r for r in server["runs"] if r.run_id == materialization["runId"]][0].files
+        assert values["path"] == str(exported.path) and values["sha256"] == exported.sha256
+        assert values["size_bytes"] == exported.size_bytes and values["template"] == "sprint_summary"
+    one = graphql(server["dev"].url, HISTORY_QUERY, {"asset": ["sprint_csv"], "partitions": ["2"], "limit": 10})
+    assert [m["partition"] for m in one["assetOrError"]["assetMaterializations"]] == ["2"]
+
+
+def test_launch_with_a_template_over_graphql(server):
+    client = DagsterGraphQLClient("127.0.0.1", port_number=server["dev"].port)
+    run_id = client.submit_job_execution(
+        "export_sprints_job",
+        run_config={"resources": {"report_template": {"config": {"name": "issue_list"}}}},
+        tags={"dagster/partition": "4", tags.REQUESTED_BY: "li.wei@example.com"},
+    )
+    assert wait_for_run(client, run_id) == "SUCCESS"
+    data = graphql(server["dev"].url, HISTORY_QUERY, {"asset": ["sprint_xlsx"], "partitions": ["4"], "limit": 1})
+    (materialization,) = data["assetOrError"]["assetMaterializations"]
+    assert materialization["runId"] == run_id and metadata_of(materialization)["template"] == "issue_list"
+
+
+def test_unauthorized_requester_over_graphql_fails_and_writes_nothing(server):
+    client = DagsterGraphQLClient("127.0.0.1", port_number=server["dev"].port)
+    run_id = client.submit_job_execution(
+        "export_sprints_job", tags={"dagster/partition": "5", tags.REQUESTED_BY: "li.wei@example.com"}
+    )
+    assert wait_for_run(client, run_id) == "FAILURE"
+    assert not (server["exports"] / "5").exists()
+    errors = [
+        entry.dagster_event.event_specific_data.error.to_string()
+        for entry in server["instance"].all_logs(run_id)
+        if entry.is_dagster_event and getattr(entry.dagster_event.event_specific_data, "error", None)
+    ]
+    assert any("Export refused for li.wei@example.com" in error for error in errors), errors
+
+
+def test_invalid_template_config_is_refused_at_launch(server):
+    client = DagsterGraphQLClient("127.0.0.1", port_number=server["dev"].port)
+    with pytest.raises(DagsterGraphQLClientError) as raised:
+        client.submit_job_execution(
+            "export_sprints_job",
+            run_config={"resources": {"report_template": {"config": {"inline": {"fields": {"issue_columns": ["key", "owner"]}}}}}},
+            tags={"dagster/partition": "6"},
+        )
+    assert "owner" in str(raised.value) or "RunConfigValidationInvalid" in str(raised.value)
+    assert not (server["exports"] / "6").exists()
