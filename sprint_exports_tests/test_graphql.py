@@ -145,3 +145,43 @@ def test_invalid_template_config_is_refused_at_launch(server):
         )
     assert "owner" in str(raised.value) or "RunConfigValidationInvalid" in str(raised.value)
     assert not (server["exports"] / "6").exists()
+
+
+BACKFILL_MUTATION = """
+mutation LaunchExportBackfill($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}
+"""
+SPRINT_ASSET_KEYS = [{"path": [name]} for name in ("sprint_extract", "sprint_metrics", "sprint_csv", "sprint_xlsx", "sprint_pdf")]
+
+
+def test_backfill_of_twenty_sprints_runs_as_one_run(server):
+    from dagster import DagsterRunStatus, RunsFilter
+    from dagster._core.execution.backfill import BulkActionStatus
+
+    sprints = [str(i) for i in range(7, 27)]
+    data = graphql(server["dev"].url, BACKFILL_MUTATION, {"params": {"partitionNames": sprints, "assetSelection": SPRINT_ASSET_KEYS}})
+    launched = data["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["backfillId"]
+    instance = server["instance"]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        backfill = instance.get_backfill(backfill_id)
+        if backfill.status in (BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_FAILED, BulkActionStatus.FAILED):
+            break
+        time.sleep(2)
+    assert instance.get_backfill(backfill_id).status in (BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED)
+    runs = instance.get_runs(RunsFilter(tags={"dagster/backfill": backfill_id}))
+    assert len(runs) == 1 and runs[0].status == DagsterRunStatus.SUCCESS
+    assert (runs[0].tags["dagster/asset_partition_range_start"], runs[0].tags["dagster/asset_partition_range_end"]) == ("7", "26")
+    data = graphql(server["dev"].url, HISTORY_QUERY, {"asset": ["sprint_pdf"], "partitions": sprints, "limit": 100})
+    materialized = data["assetOrError"]["assetMaterializations"]
+    assert sorted(int(m["partition"]) for m in materialized) == list(range(7, 27))
+    assert {m["runId"] for m in materialized} == {runs[0].run_id}
+    for materialization in materialized:
+        assert Path(metadata_of(materialization)["path"]).is_file()
