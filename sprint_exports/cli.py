@@ -299,17 +299,20 @@ def history_command(sprint_id, team, format_name, since, user, as_json, limit, p
 @click.option("--latest", is_flag=True, help="The newest export of --sprint.")
 @click.option("--format", "format_name", required=True, type=click.Choice(["csv", "xlsx", "pdf"]))
 @click.option("--user", required=True, help="The tracker user downloading; they must be allowed to see the sprint.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("."), help="File or folder to write to.")
+@click.option("-o", "--output", default=".", show_default=True, help="File, or folder (created if it ends with /).")
 def download_command(run_id, sprint_id, latest, format_name, user, output) -> None:
     """Copy an export out, after checking access, expiry and its sha256."""
     from sprint_exports.history import DownloadRefused, download_export
 
     if bool(run_id) == bool(sprint_id is not None and latest):
         _fail("give either RUN_ID or --sprint ID --latest", 2)
+    destination = Path(output)
+    if output.endswith("/"):
+        destination.mkdir(parents=True, exist_ok=True)
     teams, policy = _history_inputs([user])
     try:
         entry, target = download_export(
-            _instance(), teams, policy, user=user, format_name=format_name, destination=output,
+            _instance(), teams, policy, user=user, format_name=format_name, destination=destination,
             run_id=run_id, sprint_id=sprint_id if latest else None,
         )
     except DownloadRefused as refusal:

@@ -53,7 +53,7 @@ def readme_env(tmp_path_factory, demo_url):
 @pytest.mark.parametrize("line, body", RUNNABLE, ids=[f"README.md:{line}" for line, _ in RUNNABLE])
 def test_readme_example_runs(line, body, readme_env, tmp_path):
     script = re.sub(r"<(export )?run id>", "$README_RUN_ID", body)
-    script = script.replace("-o ./reports/", f"-o {tmp_path}/")
+    script = script.replace("-o ./reports/", f"-o {tmp_path}/reports/")
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=REPO, env=readme_env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"README.md:{line} failed:\n{script}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
