@@ -25,4 +25,5 @@ class Progress:
         elapsed = max(time.perf_counter() - self.started, 1e-9)
         rate = self.done / elapsed
         remaining = (self.total - self.done) / rate if rate else 0.0
-        return f"{self.done} of {self.total} {self.unit} ({rate:,.1f} {self.unit}/s, ETA {remaining:.0f} s)"
+        per = self.unit.split()[0]  # "rows written to csv" -> "rows/s"
+        return f"{self.done} of {self.total} {self.unit} ({rate:,.1f} {per}/s, ETA {remaining:.0f} s)"

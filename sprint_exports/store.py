@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sprint_exports.formats import OutputFormat
+from sprint_exports.formats import OnRows, OutputFormat
 from sprint_exports.report import SprintReport
 from sprint_exports.templates import Template
 
@@ -72,14 +72,21 @@ def write_export(
     *,
     created_at: dt.datetime,
     retention_days: int,
+    on_rows: OnRows | None = None,
 ) -> ExportFile:
-    """Render one format of one sprint into `folder`, atomically, and describe the file."""
+    """Render one format of one sprint into `folder`, atomically, and describe the file.
+
+    `on_rows` goes to the renderer, which calls it with each slice of rows it writes.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{slugify(report.sprint.name, f'sprint-{report.sprint.id}')}.{output_format.extension}"
     final = folder / name
     temporary = folder / f".{name}.{os.getpid()}.partial"
     try:
-        row_count = output_format.render(report, template, temporary)
+        if on_rows is None:  # a plain three-argument renderer works too when nobody asks for progress
+            row_count = output_format.render(report, template, temporary)
+        else:
+            row_count = output_format.render(report, template, temporary, on_rows=on_rows)
         size = temporary.stat().st_size
         digest = sha256_of(temporary)
         temporary.replace(final)

@@ -3,23 +3,31 @@
 Each writes its own files through the export store and returns a
 MaterializeResult, because the files are the output; the per-sprint metadata
 (path, size, hash, template, expiry) is what the UI, history and delivery read.
+A sprint of more than 10,000 issues also logs, at least every tenth of its
+rows, how many are written, how fast, and the ETA: the run view shows these
+lines live.
 """
 
 import datetime as dt
+from collections.abc import Callable
 
-from dagster import AssetExecutionContext, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
 
+from sprint_exports import tags
 from sprint_exports.assets.common import SPRINT_ASSET_ARGS
 from sprint_exports.assets.metrics import metrics_markdown
-from sprint_exports.formats import get_format
+from sprint_exports.formats import OnRows, get_format
 from sprint_exports.metrics import SprintMetrics
 from sprint_exports.progress import Progress
 from sprint_exports.run_access import RequesterCheck
-from sprint_exports.report import build_report
+from sprint_exports.report import SprintReport, build_report
 from sprint_exports.resources import ExportStore
 from sprint_exports.source.extract import SprintExtract
 from sprint_exports.store import ExportFile, export_folder, write_export
 from sprint_exports.template_config import ReportTemplate
+
+# A sprint with more issues than this logs its rows' progress while each file is written.
+ROW_PROGRESS_MIN = 10_000
 
 
 def export_metadata(export: ExportFile) -> dict:
@@ -43,6 +51,25 @@ def run_started_at(context: AssetExecutionContext) -> dt.datetime:
     return created if created.tzinfo else created.replace(tzinfo=dt.UTC)
 
 
+def row_progress(report: SprintReport, format_name: str, log: Callable[[str], None]) -> OnRows | None:
+    """For a sprint of more than ROW_PROGRESS_MIN issues, a renderer's `on_rows` that logs
+    "k of N rows written to <format>" with rate and ETA at least every tenth; None otherwise."""
+    rows = report.issues.height
+    if rows <= ROW_PROGRESS_MIN:
+        return None
+    return Progress(rows, f"rows written to {format_name}", log).advance
+
+
+def retention_days(context: AssetExecutionContext, export_store: ExportStore) -> int:
+    """The run's `sprint_exports/retention_days` tag (a schedule's override), else the store's setting."""
+    raw = context.run.tags.get(tags.RETENTION_DAYS)
+    if raw is None:
+        return export_store.retention()
+    if not raw.isdecimal() or int(raw) < 1:
+        raise Failure(f"Run tag {tags.RETENTION_DAYS}={raw!r} is not allowed: use a whole number of days, 1 or more")
+    return int(raw)
+
+
 def build_export_asset(format_name: str) -> AssetsDefinition:
     @asset(name=f"sprint_{format_name}", **SPRINT_ASSET_ARGS)
     def export_asset(
@@ -56,14 +83,20 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
         output_format = get_format(format_name)
         template = report_template.resolve()
         created_at = run_started_at(context)
-        root, retention = export_store.root(), export_store.retention()
+        root, retention = export_store.root(), retention_days(context, export_store)
         progress = Progress(len(sprint_extract), f"sprints exported as {format_name}", context.log.info)
         for key, extract in sprint_extract.items():
             metrics = sprint_metrics[key]
             report = build_report(extract, metrics)
             folder = export_folder(root, report.sprint.id, created_at, context.run.run_id)
             export = write_export(
-                report, template, output_format, folder, created_at=created_at, retention_days=retention
+                report,
+                template,
+                output_format,
+                folder,
+                created_at=created_at,
+                retention_days=retention,
+                on_rows=row_progress(report, format_name, context.log.info),
             )
             context.add_asset_metadata(
                 {**export_metadata(export), "preview": MetadataValue.md(metrics_markdown(metrics))},

@@ -39,6 +39,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from sprint_exports.formats import OnRows
 from sprint_exports.formats.cells import issue_rows
 from sprint_exports.formats.pdf_charts import burndown_chart, velocity_chart
 from sprint_exports.formats.pdf_fonts import FONT, FONT_BOLD, register_fonts
@@ -73,8 +74,12 @@ BODY_STYLE = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=10.5, t
 NOTE_STYLE = ParagraphStyle("note", parent=BODY_STYLE, textColor=MUTED_COLOUR)
 
 
-def render(report: SprintReport, template: Template, path: Path) -> int:
-    """Write the report as a PDF at `path`; returns the number of issue rows in its issue table."""
+def render(report: SprintReport, template: Template, path: Path, *, on_rows: OnRows | None = None) -> int:
+    """Write the report as a PDF at `path`; returns the number of issue rows in its issue table.
+
+    `on_rows` hears, page by page, how many issue rows were drawn (pages are
+    held until the end, see `NumberedCanvas`, then written in one go).
+    """
     register_fonts()
     document = SimpleDocTemplate(
         str(path),
@@ -90,14 +95,16 @@ def render(report: SprintReport, template: Template, path: Path) -> int:
         invariant=1,
         initialFontName=FONT,  # the canvas's opening font, so no page references Helvetica
     )
-    story, row_count = _story(report, template, frame_width=document.width, frame_height=document.height)
+    story, row_count = _story(
+        report, template, frame_width=document.width, frame_height=document.height, on_rows=on_rows
+    )
     footer = f"{report.sprint.name} · {template.title}"
     document.build(story, canvasmaker=partial(NumberedCanvas, footer=footer))
     return row_count
 
 
 def _story(
-    report: SprintReport, template: Template, frame_width: float, frame_height: float
+    report: SprintReport, template: Template, frame_width: float, frame_height: float, on_rows: OnRows | None = None
 ) -> tuple[list[Flowable], int]:
     fields = template.fields
     story: list[Flowable] = [_paragraph(template.title, TITLE_STYLE)]
@@ -115,7 +122,8 @@ def _story(
     row_count = 0
     if fields.issues and template.columns:
         rows = issue_rows(report, template)
-        story += [*_section_heading("Issues"), issue_table(rows, template, max_height=frame_height - 2 * 6)]
+        table = issue_table(rows, template, max_height=frame_height - 2 * 6, on_rows=on_rows)
+        story += [*_section_heading("Issues"), table]
         row_count = rows.height
     return story, row_count
 

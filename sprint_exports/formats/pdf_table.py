@@ -12,6 +12,8 @@
   so it never ends up alone at the bottom of a page.
 - Untrusted text. Cells are drawn as plain strings and never parsed as markup,
   so a summary like `<b>&` shows exactly those characters.
+- Progress. Each page-sized piece reports the rows it drew to `on_rows`
+  (about 50 a page), once it has drawn them.
 """
 
 from __future__ import annotations
@@ -53,13 +55,17 @@ _LINE_BREAKS = r"\r\n?"
 _CONTROL_CHARACTERS = r"[\x00-\x09\x0b-\x1f\x7f]"
 
 
-def issue_table(rows: pl.DataFrame, template: Template, max_height: float) -> IssueTable:
-    """The table of `rows` (from `issue_rows`); no row may be taller than `max_height` points."""
+def issue_table(
+    rows: pl.DataFrame, template: Template, max_height: float, on_rows: Callable[[int], None] | None = None
+) -> IssueTable:
+    """The table of `rows` (from `issue_rows`); no row may be taller than `max_height` points.
+    `on_rows` hears how many rows each page drew."""
     grid = IssueGrid(
         _grid_columns(rows.columns),
         CellBlocks(_cell_texts(rows)),
         bands=_group_bands(rows, template),
         max_height=max_height,
+        on_rows=on_rows,
     )
     return IssueTable(grid)
 
@@ -183,12 +189,20 @@ class IssueGrid:
     small cache, because most columns repeat a few values (status, assignee).
     """
 
-    def __init__(self, columns: list[GridColumn], cells: CellBlocks, bands: dict[int, str], max_height: float):
+    def __init__(
+        self,
+        columns: list[GridColumn],
+        cells: CellBlocks,
+        bands: dict[int, str],
+        max_height: float,
+        on_rows: Callable[[int], None] | None = None,
+    ):
         self.columns = columns
         self.cells = cells
         self.row_count = cells.row_count
         self.bands = bands  # first row of a group -> the group's label, drawn as a band above that row
         self.max_height = max_height
+        self.on_rows = on_rows  # told how many rows each page-sized piece drew
         self.width = 0.0
         self.widths: list[float] = []
         # Each column's text start, formatted for PDF operators; None for right-aligned columns.
@@ -363,6 +377,8 @@ class IssueTable(Flowable):
         canvas.setFillColor(TEXT_COLOUR)
         canvas.addLiteral(text.operators())
         canvas.restoreState()
+        if placed and grid.on_rows is not None:
+            grid.on_rows(len(placed))
 
     def _empty_height(self) -> float:
         return self.grid.header_height + CELL_LEADING + 2 * CELL_PAD_Y

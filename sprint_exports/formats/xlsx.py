@@ -12,7 +12,9 @@ Why it looks the way it does:
   escapes control characters XML cannot hold (`\\x00` becomes `_x0000_`).
 - Datetimes are Excel serial numbers with a date format, so they sort and
   filter as dates. Each column is converted once per slice of rows, in
-  polars; the row loop only calls `write_string`/`write_number`.
+  polars; the row loop only calls `write_string`/`write_number`. The issue
+  table's slices are also its progress steps (`on_rows`): at least ten for a
+  long table.
 - Files are byte-for-byte reproducible: the creation date comes from the
   sprint (xlsxwriter would otherwise use the clock) and xlsxwriter already
   gives every zip entry a fixed 1980 timestamp.
@@ -32,6 +34,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from sprint_exports.formats import OnRows, progress_slice_rows
 from sprint_exports.formats.cells import issue_groups, issue_rows, story_points_total
 from sprint_exports.report import ISSUE_COLUMNS, SprintReport
 from sprint_exports.templates import Template
@@ -92,7 +95,7 @@ VELOCITY_COLUMNS = (
 CHART_SIZE = {"x_scale": 1.5, "y_scale": 1.5}
 
 
-def render(report: SprintReport, template: Template, path: Path) -> int:
+def render(report: SprintReport, template: Template, path: Path, *, on_rows: OnRows | None = None) -> int:
     fields = template.fields
     written = 0
     with xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS) as workbook:
@@ -101,7 +104,8 @@ def render(report: SprintReport, template: Template, path: Path) -> int:
         if fields.basic_info or fields.metrics:
             write_summary(workbook.add_worksheet("Summary"), report, template, styles)
         if fields.issues and template.columns:
-            written = write_issues(workbook.add_worksheet("Issues"), template, issue_rows(report, template), styles)
+            rows = issue_rows(report, template)
+            written = write_issues(workbook.add_worksheet("Issues"), template, rows, styles, on_rows)
         if fields.team_info:
             write_table(workbook.add_worksheet("Team"), TEAM_COLUMNS, report.members, styles)
         if fields.metrics:
@@ -154,26 +158,39 @@ def write_summary(sheet: Worksheet, report: SprintReport, template: Template, st
             row += 1
 
 
-def write_table(sheet: Worksheet, columns: Sequence[Column], frame: pl.DataFrame, styles: Styles) -> int:
+def write_table(
+    sheet: Worksheet,
+    columns: Sequence[Column],
+    frame: pl.DataFrame,
+    styles: Styles,
+    chunk_rows: int = CHUNK_ROWS,
+    on_rows: OnRows | None = None,
+) -> int:
     """A bold, frozen, filterable header row, then one row per frame row; returns the row count."""
     write_header(sheet, columns, frame.height, styles)
-    write_frame_rows(sheet, columns, frame, 1, styles)
+    write_frame_rows(sheet, columns, frame, 1, styles, chunk_rows, on_rows)
     return frame.height
 
 
-def write_issues(sheet: Worksheet, template: Template, rows: pl.DataFrame, styles: Styles) -> int:
+def write_issues(
+    sheet: Worksheet, template: Template, rows: pl.DataFrame, styles: Styles, on_rows: OnRows | None = None
+) -> int:
     """The issue table; when grouping, each group gets a heading row and a story-points subtotal row."""
     columns = [issue_column(name) for name in template.table_columns]
+    # Slices of at most a tenth of the table (and CHUNK_ROWS), so progress comes at least every tenth;
+    # they end at multiples of chunk_rows counted over the whole table, not restarting in each group.
+    chunk_rows = progress_slice_rows(rows.height, largest=CHUNK_ROWS)
     groups = issue_groups(rows, template)
     if template.group_column is None:
-        return write_table(sheet, columns, rows, styles)
+        return write_table(sheet, columns, rows, styles, chunk_rows, on_rows)
     write_header(sheet, columns, rows.height + 2 * len(groups), styles)
     points_col = template.table_columns.index("story_points") if "story_points" in template.table_columns else None
-    row = 1
+    row, written = 1, 0
     for label, part in groups:
         heading = f"{ISSUE_COLUMNS[template.group_column].label}: {label} ({part.height} issues)"
         sheet.write_string(row, 0, heading, styles.group)
-        row = write_frame_rows(sheet, columns, part, row + 1, styles)
+        row = write_frame_rows(sheet, columns, part, row + 1, styles, chunk_rows, on_rows, written)
+        written += part.height
         sheet.write_string(row, 0, f"Subtotal {label}: {story_points_total(part)} story points", styles.subtotal)
         if points_col is not None:
             sheet.write_number(row, points_col, story_points_total(part), styles.subtotal)
@@ -189,13 +206,32 @@ def write_header(sheet: Worksheet, columns: Sequence[Column], body_rows: int, st
     sheet.autofilter(0, 0, body_rows, len(columns) - 1)
 
 
-def write_frame_rows(sheet: Worksheet, columns: Sequence[Column], frame: pl.DataFrame, first_row: int, styles: Styles) -> int:
-    """Write `frame` from `first_row` down; returns the next free row."""
+def write_frame_rows(
+    sheet: Worksheet,
+    columns: Sequence[Column],
+    frame: pl.DataFrame,
+    first_row: int,
+    styles: Styles,
+    chunk_rows: int = CHUNK_ROWS,
+    on_rows: OnRows | None = None,
+    written_before: int = 0,
+) -> int:
+    """Write `frame` from `first_row` down; returns the next free row.
+
+    Rows go in slices that end at multiples of `chunk_rows`, counting the
+    `written_before` rows of the same table already written; each slice is
+    reported to `on_rows`.
+    """
     writers = [cell_writer(sheet, column.kind, styles) for column in columns]
-    for chunk in frame.iter_slices(CHUNK_ROWS):
+    offset = 0
+    while offset < frame.height:
+        chunk = frame.slice(offset, chunk_rows - (written_before + offset) % chunk_rows)
         values = [cell_values(chunk[column.name], column.kind) for column in columns]
         write_rows(writers, values, first_row)
         first_row += chunk.height
+        offset += chunk.height
+        if on_rows is not None:
+            on_rows(chunk.height)
     return first_row
 
 
