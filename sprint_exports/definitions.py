@@ -16,7 +16,7 @@ from sprint_exports.assets import SPRINT_ASSETS
 from sprint_exports.cleanup_job import cleanup_exports_job, cleanup_exports_schedule
 from sprint_exports.delivery_job import deliver_exports_job
 from sprint_exports.io_manager import SprintPartitionIOManager
-from sprint_exports.jobs import export_sprints_job
+from sprint_exports.jobs import export_sprints_job, selected_executor
 from sprint_exports.resources import DeliveryLedgerResource, ExportStore, TrackerDatabase, smtp_from_environment
 from sprint_exports.run_access import RequesterCheck
 from sprint_exports.schedule_file import ScheduleFile, load_schedule_file
@@ -55,6 +55,8 @@ scheduled_exports = load_scheduled_exports()
 
 defs = Definitions(
     assets=SPRINT_ASSETS,
+    # Also for runs launched from asset pages and backfills (job __ASSET_JOB), not only export_sprints_job.
+    executor=selected_executor(),
     jobs=[export_sprints_job, deliver_exports_job, cleanup_exports_job],
     schedules=[cleanup_exports_schedule, *(build_export_schedule(entry) for entry in scheduled_exports.schedules)],
     sensors=[sprint_partitions_sensor, export_delivery_sensor],
