@@ -6,6 +6,7 @@ the run tags, are the record of which sprint got which file.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,23 +14,16 @@ from dagster import DagsterEventType, DagsterInstance
 
 from sprint_exports.assets import EXPORT_ASSET_NAMES
 from sprint_exports.formats import FORMAT_NAMES
+from sprint_exports.store import ExportFile
 
 FORMAT_OF_ASSET = {asset: fmt for fmt, asset in EXPORT_ASSET_NAMES.items()}
 
 
 @dataclass(frozen=True)
-class ExportRecord:
+class ExportRecord(ExportFile):
+    """An export file as the run that wrote it recorded it."""
+
     run_id: str
-    sprint_id: int
-    sprint_name: str
-    format: str
-    path: Path
-    size_bytes: int
-    row_count: int
-    sha256: str
-    template: str
-    expires_at: str
-    timestamp: float
 
 
 def _materializations(instance: DagsterInstance, run_id: str) -> list:
@@ -60,8 +54,8 @@ def export_records(instance: DagsterInstance, run_id: str) -> list[ExportRecord]
                 row_count=int(values["row_count"]),
                 sha256=str(values["sha256"]),
                 template=str(values["template"]),
-                expires_at=str(values["expires_at"]),
-                timestamp=timestamp,
+                created_at=dt.datetime.fromtimestamp(timestamp, dt.UTC),
+                expires_at=dt.datetime.fromisoformat(str(values["expires_at"])),
             )
         )
     order = {name: index for index, name in enumerate(FORMAT_NAMES)}
