@@ -36,18 +36,16 @@ import argparse
 import json
 import multiprocessing
 import os
-import platform
-import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
+
+from machine import command_line, load_average, machine  # benchmarks/machine.py
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
@@ -58,8 +56,6 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')} load {load_average()}] {message}", file=sys.stderr, flush=True)
 
 
-def load_average() -> str:
-    return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 # --- the measuring process (spawned: environment set before sprint_exports is imported)
@@ -285,40 +281,14 @@ def render(args, counts, results, started, elapsed, load_start, instance_label) 
     if sample:
         walls = ", ".join(f"{s['wall']:.2f}" for s in sample)
         lines.append(f"- (b) per-run wall seconds: {walls}.")
-    lines += ["", "Machine:", "", machine(load_start), "", "Command:", "", "```", command_line(), "```", ""]
+    lines += ["", "Machine:", "", machine(load_start, ("dagster", "dagster-postgres", "sqlalchemy", "polars")), "", "Command:", "", "```", command_line(), "```", ""]
     return "\n".join(lines)
 
 
-def machine(load_start: str) -> str:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = models[0] if models else cpu
-    versions = ", ".join(f"{name} {version(name)}" for name in ("dagster", "dagster-postgres", "sqlalchemy", "polars"))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return "\n".join(
-        [
-            f"- CPU: {cpu}; nproc {len(os.sched_getaffinity(0))}",
-            f"- load average (1, 5, 15 min): {load_start} at the start, {load_average()} at the end",
-            f"- Python {platform.python_version()}; {versions}; commit {commit} (plus whatever was uncommitted)",
-        ]
-    )
 
 
-def version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
-def command_line() -> str:
-    python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else sys.executable
-    return f"{python} {shlex.join(sys.argv)}"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
+
+from machine import command_line, load_average, machine  # benchmarks/machine.py
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -41,8 +39,6 @@ sys.path.insert(0, str(REPO))
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 
 
-def load_average() -> str:
-    return " ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 def log(message: str) -> None:
@@ -176,7 +172,7 @@ def render(args, results, ready_after, started, elapsed, load_start, sprint_size
         "",
         "Machine:",
         "",
-        machine(load_start),
+        machine(load_start, ("dagster", "dagster-graphql", "dagster-webserver")),
         "",
         "Command:",
         "",
@@ -188,36 +184,10 @@ def render(args, results, ready_after, started, elapsed, load_start, sprint_size
     return "\n".join(lines)
 
 
-def machine(load_start: str) -> str:
-    cpu = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
-        cpu = models[0] if models else cpu
-    versions = ", ".join(f"{name} {version(name)}" for name in ("dagster", "dagster-graphql", "dagster-webserver"))
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return "\n".join(
-        [
-            f"- CPU: {cpu}; nproc {len(os.sched_getaffinity(0))}",
-            f"- load average (1, 5, 15 min): {load_start} at the start, {load_average()} at the end",
-            f"- Python {platform.python_version()}; {versions}; commit {commit} (plus whatever was uncommitted)",
-        ]
-    )
 
 
-def version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
-def command_line() -> str:
-    python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else sys.executable
-    return f"{python} {shlex.join(sys.argv)}"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
