@@ -42,6 +42,19 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{path}"
 
 
+@pytest.fixture
+def seeded_tracker(tmp_path, monkeypatch):
+    """`seeded_tracker(sprints, issues_per_sprint)`: a fresh demo tracker a test may change, made the source."""
+
+    def seed(sprints: int, issues_per_sprint: int) -> str:
+        url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
+        seed_demo(url, sprints=sprints, issues_per_sprint=issues_per_sprint)
+        monkeypatch.setenv("SPRINT_SOURCE_URL", url)
+        return url
+
+    return seed
+
+
 @pytest.fixture(scope="session")
 def demo_extracts(demo_url: str):
     engine = connect(demo_url)
@@ -96,22 +109,29 @@ def services_required() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def require_postgres(engine, shown_url: str, what: str) -> None:
+    """Return if PostgreSQL answers; otherwise fail on CI, or skip with a printed reason on a laptop."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with engine.connect():
+            return
+    except OperationalError as error:
+        engine.dispose()
+        message = f"PostgreSQL not reachable at {shown_url}: {str(error.orig).strip()}"
+    if services_required():
+        pytest.fail(f"{message} (required on CI)")
+    print(f"\nSKIPPING {what}: {message}")
+    pytest.skip(message)
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A fresh schema in the local PostgreSQL `test` database, dropped afterwards."""
     from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
 
     engine = create_engine(POSTGRES_ADMIN_URL)
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as error:
-        message = f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {str(error.orig).strip()}"
-        if services_required():
-            pytest.fail(f"{message} (required on CI)")
-        print(f"\nSKIPPING PostgreSQL tests: {message}")
-        pytest.skip(message)
+    require_postgres(engine, POSTGRES_ADMIN_URL, "PostgreSQL tests")
     schema = f"sprint_exports_test_{os.getpid()}"
     with engine.begin() as connection:
         connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

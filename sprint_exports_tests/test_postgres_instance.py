@@ -20,13 +20,12 @@ from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster._core.instance.ref import InstanceRef
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from sprint_exports.jobs import SOURCE_LOAD_TAG
 from sprint_exports.source.database import connect
 from sprint_exports.source.readers import list_sprints
 from sprint_exports.store import sha256_of
-from sprint_exports_tests.conftest import POSTGRES_ADMIN_URL, services_required
+from sprint_exports_tests.conftest import POSTGRES_ADMIN_URL, require_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY_INSTANCE_CONFIG = REPO / "deploy" / "postgres" / "dagster.yaml"
@@ -37,16 +36,7 @@ def fresh_database(prefix: str) -> Iterator[str]:
     """CREATE DATABASE <prefix>_<pid> on the test server; yields its psycopg2 URL; drops it afterwards."""
     server = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg2", query={})
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except OperationalError as error:
-        admin.dispose()
-        message = f"PostgreSQL not reachable at {server.render_as_string(hide_password=True)}: {str(error.orig).strip()}"
-        if services_required():
-            pytest.fail(f"{message} (required on CI)")
-        print(f"\nSKIPPING PostgreSQL instance tests: {message}")
-        pytest.skip(message)
+    require_postgres(admin, server.render_as_string(hide_password=True), "PostgreSQL instance tests")
     name = f"{prefix}_{os.getpid()}"
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

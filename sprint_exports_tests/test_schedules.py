@@ -22,7 +22,6 @@ from sprint_exports.resources import TrackerDatabase
 from sprint_exports.schedule_file import ScheduledExport, ScheduleFileError, load_schedule_file
 from sprint_exports.schedules import build_export_schedule
 from sprint_exports.source import schema
-from sprint_exports.source.demo import seed_demo
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 ENTRY = {
@@ -86,11 +85,8 @@ def test_a_bad_schedule_file_stops_the_code_location_loading(tmp_path, demo_url)
 
 
 @pytest.fixture
-def tracker(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
-    seed_demo(url, sprints=30, issues_per_sprint=5)
-    monkeypatch.setenv("SPRINT_SOURCE_URL", url)
-    return url
+def tracker(seeded_tracker):
+    return seeded_tracker(30, 5)
 
 
 def tick(entry: dict, when: dt.datetime, instance):

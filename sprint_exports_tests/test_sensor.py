@@ -11,15 +11,11 @@ from sqlalchemy import create_engine, update
 from sprint_exports.definitions import defs
 from sprint_exports.resources import TrackerDatabase
 from sprint_exports.source import schema
-from sprint_exports.source.demo import seed_demo
 
 
 @pytest.fixture
-def tracker_url(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
-    seed_demo(url, sprints=6, issues_per_sprint=5)
-    monkeypatch.setenv("SPRINT_SOURCE_URL", url)
-    return url
+def tracker_url(seeded_tracker):
+    return seeded_tracker(6, 5)
 
 
 def evaluate(instance, cursor=None):
