@@ -160,9 +160,27 @@ def measure(env: dict[str, str], sprints: int, sample: list[int], formats: list[
     return results
 
 
+def _call_into(connection, function, args) -> None:
+    try:
+        connection.send(("ok", function(*args)))
+    except BaseException as error:  # the parent re-raises it
+        connection.send(("error", repr(error)))
+        raise
+
+
 def in_fresh_process(function, *args):
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(function, args)
+    """Run `function(*args)` in a spawned, NON-daemonic process (a pool's workers are daemonic,
+    and the export steps then refuse to start their own render processes, as under Celery)."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_call_into, args=(sender, function, args))
+    process.start()
+    sender.close()
+    status, value = receiver.recv()
+    process.join()
+    if status != "ok":
+        raise RuntimeError(f"the measuring process failed: {value}")
+    return value
 
 
 # --- set-up in the parent

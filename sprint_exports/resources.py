@@ -42,12 +42,16 @@ class ExportStore(ConfigurableResource):
 
     directory: str | None = None
     retention_days: int | None = None
+    render_processes: int | None = None
 
     def root(self) -> Path:
         return Path(self.directory).resolve() if self.directory else settings.exports_dir()
 
     def retention(self) -> int:
         return self.retention_days or settings.retention_days()
+
+    def processes(self) -> int:
+        return self.render_processes or settings.render_processes()
 
 
 class SmtpResource(ConfigurableResource):

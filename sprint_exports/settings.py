@@ -47,6 +47,19 @@ def retention_days() -> int:
     return days
 
 
+def render_processes() -> int:
+    """SPRINT_EXPORTS_RENDER_PROCESSES: worker processes rendering a bulk export; default one per usable core."""
+    raw = os.environ.get("SPRINT_EXPORTS_RENDER_PROCESSES")
+    if raw is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if not raw.isdecimal() or int(raw) < 1:
+        raise ValueError(
+            f"SPRINT_EXPORTS_RENDER_PROCESSES={raw!r} is not allowed: use a whole number, 1 or more"
+            " (1 renders in the run's own process)"
+        )
+    return int(raw)
+
+
 def templates_dir() -> Path:
     """Custom templates: SPRINT_EXPORT_TEMPLATES_DIR, else `templates/` in the working folder."""
     configured = os.environ.get("SPRINT_EXPORT_TEMPLATES_DIR")

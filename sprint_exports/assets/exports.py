@@ -1,8 +1,10 @@
 """`sprint_csv`, `sprint_xlsx`, `sprint_pdf`: the report files, one asset per format.
 
-Each writes its own files through the export store and returns a
-MaterializeResult, because the files are the output; the per-sprint metadata
-(path, size, hash, template, expiry) is what the UI, history and delivery read.
+Each writes its own files through the export store (on worker processes for
+a bulk run, see `render_pool`) and records each file as an
+AssetMaterialization of its sprint's partition the moment it is written; the
+per-sprint metadata (path, size, hash, template, expiry) is what the UI,
+history and delivery read.
 A sprint of more than 10,000 issues also logs, at least every tenth of its
 rows, how many are written, how fast, and the ETA: the run view shows these
 lines live.
@@ -11,7 +13,7 @@ lines live.
 import datetime as dt
 from collections.abc import Callable
 
-from dagster import AssetExecutionContext, AssetsDefinition, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetMaterialization, AssetsDefinition, Failure, MetadataValue, asset
 
 from sprint_exports import tags
 from sprint_exports.assets.common import SPRINT_ASSET_ARGS
@@ -23,7 +25,8 @@ from sprint_exports.run_access import RequesterCheck
 from sprint_exports.report import SprintReport, build_report
 from sprint_exports.resources import ExportStore
 from sprint_exports.source.extract import SprintExtract
-from sprint_exports.store import ExportFile, export_folder, write_export
+from sprint_exports.render_pool import ExportOptions, ExportTask, pool_size, write_exports
+from sprint_exports.store import ExportFile, export_folder
 from sprint_exports.template_config import ReportTemplate
 
 # A sprint with more issues than this logs its rows' progress while each file is written.
@@ -71,7 +74,9 @@ def retention_days(context: AssetExecutionContext, export_store: ExportStore) ->
 
 
 def build_export_asset(format_name: str) -> AssetsDefinition:
-    @asset(name=f"sprint_{format_name}", **SPRINT_ASSET_ARGS)
+    # No Output: each file is recorded by its own AssetMaterialization as soon as it is written,
+    # so a long backfill shows sprints arriving, and a failure keeps the files already recorded.
+    @asset(name=f"sprint_{format_name}", output_required=False, **SPRINT_ASSET_ARGS)
     def export_asset(
         context: AssetExecutionContext,
         export_store: ExportStore,
@@ -79,31 +84,36 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
         access_check: RequesterCheck,
         sprint_extract: dict[str, SprintExtract],
         sprint_metrics: dict[str, SprintMetrics],
-    ) -> MaterializeResult:
-        output_format = get_format(format_name)
-        template = report_template.resolve()
+    ):  # yields AssetMaterialization; a return annotation would declare an output type
         created_at = run_started_at(context)
-        root, retention = export_store.root(), retention_days(context, export_store)
-        progress = Progress(len(sprint_extract), f"sprints exported as {format_name}", context.log.info)
-        for key, extract in sprint_extract.items():
-            metrics = sprint_metrics[key]
-            report = build_report(extract, metrics)
-            folder = export_folder(root, report.sprint.id, created_at, context.run.run_id)
-            export = write_export(
-                report,
-                template,
-                output_format,
-                folder,
-                created_at=created_at,
-                retention_days=retention,
-                on_rows=row_progress(report, format_name, context.log.info),
-            )
-            context.add_asset_metadata(
-                {**export_metadata(export), "preview": MetadataValue.md(metrics_markdown(metrics))},
-                partition_key=key,
+        options = ExportOptions(
+            template=report_template.resolve(),
+            output_format=get_format(format_name),
+            created_at=created_at,
+            retention_days=retention_days(context, export_store),
+        )
+        root, keys = export_store.root(), list(sprint_extract)
+        tasks = []
+        for key in keys:
+            report = build_report(sprint_extract[key], sprint_metrics[key])
+            tasks.append(ExportTask(report, export_folder(root, report.sprint.id, created_at, context.run.run_id)))
+        processes = pool_size(len(tasks), export_store.processes())
+        if processes > 1:
+            context.log.info(f"Rendering {len(tasks)} sprints as {format_name} on {processes} worker processes")
+        progress = Progress(len(tasks), f"sprints exported as {format_name}", context.log.info)
+        exports = write_exports(
+            tasks,
+            options,
+            processes=processes,
+            row_progress=lambda report: row_progress(report, format_name, context.log.info),
+        )
+        for key, export in zip(keys, exports):
+            yield AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=key,
+                metadata={**export_metadata(export), "preview": MetadataValue.md(metrics_markdown(sprint_metrics[key]))},
             )
             progress.advance()
-        return MaterializeResult()
 
     export_asset.__doc__ = f"The sprint report as {format_name.upper()} files, shaped by the run's template."
     return export_asset

@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: Dagster reads these type hints at definition time.
 from dagster import AssetExecutionContext, asset
 
-from sprint_exports.assets.common import SPRINT_ASSET_ARGS, partition_sprint_ids
+from sprint_exports.assets.common import SPRINT_ASSET_ARGS, add_partition_metadata, partition_sprint_ids
 from sprint_exports.progress import Progress
 from sprint_exports.run_access import RequesterCheck
 from sprint_exports.resources import TrackerDatabase
@@ -29,7 +29,9 @@ def sprint_extract(
         for key in batch:
             extract = by_id[ids[key]]
             extracts[key] = extract
-            context.add_asset_metadata(
+            add_partition_metadata(
+                context,
+                key,
                 {
                     "sprint": extract.sprint.name,
                     "team": extract.sprint.team_name,
@@ -37,7 +39,6 @@ def sprint_extract(
                     "issue_count": extract.issues.height,
                     "member_count": extract.members.height,
                 },
-                partition_key=key,
             )
         progress.advance(len(batch))
     return extracts

@@ -2,7 +2,7 @@
 
 from dagster import AssetExecutionContext, MetadataValue, asset
 
-from sprint_exports.assets.common import SPRINT_ASSET_ARGS
+from sprint_exports.assets.common import SPRINT_ASSET_ARGS, add_partition_metadata
 from sprint_exports.run_access import RequesterCheck
 from sprint_exports.metrics import SprintMetrics, compute_metrics
 from sprint_exports.report import METRIC_LABELS
@@ -18,10 +18,7 @@ def sprint_metrics(
     for key, extract in sprint_extract.items():
         metrics = compute_metrics(extract)
         results[key] = metrics
-        context.add_asset_metadata(
-            {**metrics.scalars(), "preview": MetadataValue.md(metrics_markdown(metrics))},
-            partition_key=key,
-        )
+        add_partition_metadata(context, key, {**metrics.scalars(), "preview": MetadataValue.md(metrics_markdown(metrics))})
     return results
 
 
