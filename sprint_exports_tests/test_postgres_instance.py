@@ -91,7 +91,7 @@ def test_the_instance_is_postgres_with_the_queue_limits(pg):
     for storage in (instance.run_storage, instance.event_log_storage, instance.schedule_storage):
         assert "Postgres" in type(storage).__name__, type(storage)
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
-    queue = instance.run_coordinator.get_run_queue_config()
+    queue = instance.get_concurrency_config().run_queue_config  # what the queue daemon reads
     assert queue.tag_concurrency_limits == [{"key": SOURCE_LOAD_TAG, "value": "export", "limit": 2}]
     assert instance.run_coordinator.dequeue_interval_seconds == 1
     assert not instance.telemetry_enabled
@@ -206,3 +206,32 @@ def test_the_queue_runs_at_most_two_exports_at_once(pg):
     for key in ("7", "8"):
         create("export_sprints_job", DagsterRunStatus.STARTED, **{"dagster/partition": key})
     assert dequeue() == ["cleanup_exports_job"], "two exports in progress: the others wait"
+
+
+def test_the_source_pool_holds_an_export_until_a_slot_frees(pg):
+    """Pool sprint_source (limit 2 in the deploy config) gates the tracker read of every run, CLI ones included."""
+    import threading
+    import time
+
+    from sprint_exports.assets.extract import SOURCE_POOL
+    from sprint_exports.runner import export_sprints
+
+    instance = pg["instance"]
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 2
+    storage = instance.event_log_storage
+    holder = "other-runs-reading-the-tracker"
+    for step in ("a", "b"):
+        assert storage.claim_concurrency_slot(SOURCE_POOL, holder, step).is_claimed
+    outcome: dict = {}
+    worker = threading.Thread(target=lambda: outcome.update(result=export_sprints(instance, [3], ["csv"])))
+    worker.start()
+    try:
+        time.sleep(6)
+        assert worker.is_alive(), "the export ran although both source slots were taken"
+        assert not (pg["exports"] / "3").exists()
+    finally:
+        storage.free_concurrency_slots_for_run(holder)
+    worker.join(120)
+    (result,) = outcome["result"]
+    assert result.success, result.error
+    assert [(f.sprint_id, f.format) for f in result.files] == [(3, "csv")]

@@ -11,9 +11,13 @@ from sprint_exports.source.extract import SprintExtract
 from sprint_exports.source.readers import read_sprints
 
 READ_BATCH = 250
+# The Dagster pool of the steps that read the tracker. An instance may limit it (deploy/postgres
+# sets `concurrency.pools.default_limit`) so that, however runs are started (CLI, schedule, UI
+# backfill), only so many read the source database at once.
+SOURCE_POOL = "sprint_source"
 
 
-@asset(io_manager_key="sprint_io_manager", **SPRINT_ASSET_ARGS)
+@asset(io_manager_key="sprint_io_manager", pool=SOURCE_POOL, **SPRINT_ASSET_ARGS)
 def sprint_extract(
     context: AssetExecutionContext, tracker: TrackerDatabase, access_check: RequesterCheck
 ) -> dict[str, SprintExtract]:
