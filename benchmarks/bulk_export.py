@@ -104,7 +104,8 @@ def measure(env: dict[str, str], sprints: int, sample: list[int], formats: list[
         outcomes = export_sprints(instance, sprint_ids, formats)
         wall = time.perf_counter() - clock
         cpu_after = os.times()
-        cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
+        # children: the export steps' render processes, counted once they have exited (end of each step)
+        cpu = sum(getattr(cpu_after, name) - getattr(cpu_before, name) for name in ("user", "system", "children_user", "children_system"))
         (outcome,) = outcomes
         records = instance.all_logs(outcome.run_id)
         spans, starts = [], {}
@@ -279,9 +280,15 @@ def render(args, counts, results, started, elapsed, load_start, instance_label) 
     )
     lines.append(
         "- wall: `export_sprints(...)` around one run, in one spawned process; steps: sum of STEP_START → STEP_SUCCESS "
-        "spans from the run's events (in-process executor: one step at a time); event writes: time inside the event "
-        "storage's store_event/store_event_batch; outside steps = wall − steps (run creation, planned events, run "
-        "start/success, reading back the exports)."
+        "spans from the run's events (in-process executor: one step at a time; export steps of 24+ sprints render on "
+        "worker processes); event writes: time inside the event storage's store_event/store_event_batch; outside "
+        "steps = wall − steps (run creation, planned events, run start/success, reading back the exports); CPU s: "
+        "the measuring process and its exited children (the render processes)."
+    )
+    lines.append(
+        f"- planned events: {args.planned_events} (`DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS="
+        f"{'true' if args.planned_events == 'per-asset' else 'false'}`); render processes: "
+        f"{args.render_processes if args.render_processes is not None else 'default (one per core)'}."
     )
     if sample:
         lines.append(f"- sampled sprints: {', '.join(str(s['sprint']) for s in sample)}.")
@@ -318,6 +325,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--skip-bulk", action="store_true", help="only the one-run-per-sprint reference")
+    parser.add_argument(
+        "--planned-events",
+        choices=("per-asset", "per-partition"),
+        default="per-asset",
+        help="DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS true (per-asset, what `sprint-exports export` sets) or false",
+    )
+    parser.add_argument("--render-processes", type=int, help="SPRINT_EXPORTS_RENDER_PROCESSES (default: one per core)")
+    parser.add_argument(
+        "--postgres-socket", help="reach PostgreSQL through this Unix socket folder (e.g. /var/run/postgresql), not TCP"
+    )
     parser.add_argument("--out", type=Path, help="also write the markdown to this file")
     args = parser.parse_args(argv)
     args.formats = [part.strip() for part in args.formats.split(",") if part.strip()]
@@ -342,14 +359,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             "SPRINT_SOURCE_URL": f"sqlite:///{tracker}",
             "SPRINT_EXPORTS_DIR": str(base / "exports"),
             "SPRINT_DELIVERY_LEDGER_URL": f"sqlite:///{base / 'ledger.sqlite'}",
+            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true" if args.planned_events == "per-asset" else "false",
         }
+        if args.render_processes is not None:
+            env["SPRINT_EXPORTS_RENDER_PROCESSES"] = str(args.render_processes)
         sample = sample_ids(args.sprints, args.sample) if args.sample else []
         if args.instance == "postgres":
             shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
             with ScratchDatabase(f"sprint_exports_bench_{os.getpid()}") as url:
+                if args.postgres_socket:  # same database, reached without TCP
+                    url = url.replace("@127.0.0.1:5432/", "@/") + f"?host={args.postgres_socket}"
                 env["DAGSTER_POSTGRES_URL"] = url
                 results = in_fresh_process(measure, env, args.sprints, sample, args.formats, args.skip_bulk)
-            label = "PostgreSQL instance (deploy/postgres/dagster.yaml)"
+            via = f"Unix socket {args.postgres_socket}" if args.postgres_socket else "TCP 127.0.0.1:5432"
+            label = f"PostgreSQL instance (deploy/postgres/dagster.yaml, {via})"
         else:
             shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
             results = in_fresh_process(measure, env, args.sprints, sample, args.formats, args.skip_bulk)
