@@ -117,3 +117,69 @@ def test_default_template_groups_by_status_with_the_group_column_first(make_repo
     for status in set(statuses):
         numbers = [int(row[1].split("-")[1]) for row in rows[1:] if row[0] == status]
         assert numbers == sorted(numbers), f"sorted by key within {status}"
+
+
+def with_issues(report, **columns: list):
+    """`report` with its first issues' columns replaced by `columns` (every list the same length)."""
+    size = len(next(iter(columns.values())))
+    issues = report.issues.head(size).with_columns(
+        pl.Series(name, values, dtype=pl.String) for name, values in columns.items()
+    )
+    return type(report)(sprint=report.sprint, members=report.members, issues=issues, metrics=report.metrics)
+
+
+def keys_in_file(report, template, tmp_path) -> list[str]:
+    _, rows = render_csv(report, template, tmp_path / "out.csv")
+    column = rows[0].index("Key")
+    return [row[column] for row in rows[1:]]
+
+
+@pytest.mark.parametrize("sort_by, expected", [
+    ("key", ["PAY-2", "PAY-10", "PAY-", "PLAT-7", "PLAT-07", "PLAT-9", "PLAT-10", ""]),
+    ("-key", ["PLAT-10", "PLAT-9", "PLAT-7", "PLAT-07", "PAY-10", "PAY-2", "PAY-", ""]),
+])
+def test_keys_of_several_projects_sort_by_project_then_number(make_report, sort_by, expected, tmp_path):
+    """Projects alphabetically, numbers as numbers, a key without a number after its project's
+    numbered keys, a missing key last; equal numbers (7 and 07) keep the tracker's order."""
+    tracker_order = ["PLAT-10", "PAY-2", "PLAT-9", "PAY-10", "PLAT-7", "PLAT-07", None, "PAY-"]
+    template = Template.model_validate({"name": "keys", "format_options": {"sort_by": sort_by}})
+    assert keys_in_file(with_issues(make_report(1), key=tracker_order), template, tmp_path) == expected
+
+
+def test_keys_of_one_project_put_a_missing_key_after_a_bare_prefix(make_report, issue_list, tmp_path):
+    report = with_issues(make_report(1), key=["PLAT-10", "PLAT-", None, "PLAT-9"])
+    assert keys_in_file(report, issue_list, tmp_path) == ["PLAT-9", "PLAT-10", "PLAT-", ""]
+
+
+def test_unknown_statuses_follow_the_workflow_alphabetically_and_no_status_comes_last(
+    make_report, default_template, tmp_path
+):
+    statuses = ["Done", "Blocked", None, "To Do", "Archived", "In Review", "Done"]
+    report = with_issues(make_report(1), status=statuses, key=[f"PLAT-{n}" for n in (7, 6, 5, 4, 3, 2, 1)])
+    _, rows = render_csv(report, default_template, tmp_path / "out.csv")
+    assert [row[:2] for row in rows[1:]] == [
+        ["To Do", "PLAT-4"],
+        ["In Review", "PLAT-2"],
+        ["Done", "PLAT-1"],
+        ["Done", "PLAT-7"],
+        ["Archived", "PLAT-3"],
+        ["Blocked", "PLAT-6"],
+        ["", "PLAT-5"],
+    ]
+
+
+def test_text_that_only_looks_close_to_a_formula_is_left_alone(make_report, issue_list, tmp_path):
+    summaries = ["1+1", " =SUM(A1)", '"=x"', "", "(-)", "?", "A=1", "=x"]
+    report = with_issues(make_report(1), summary=summaries)
+    _, rows = render_csv(report, issue_list, tmp_path / "out.csv")
+    assert sorted(row[1] for row in rows[1:]) == sorted([*summaries[:-1], "'=x"])
+
+
+def test_neutralising_leaves_the_report_for_other_formats_untouched(
+    make_report, issue_list, awkward_sprint_id, tmp_path
+):
+    report = make_report(awkward_sprint_id)
+    before = report.issues.clone()
+    render_csv(report, issue_list, tmp_path / "out.csv")
+    assert report.issues.equals(before)
+    assert report.issues["summary"].str.starts_with("=").any(), "XLSX and PDF still get the text as written"

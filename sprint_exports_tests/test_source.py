@@ -50,13 +50,37 @@ def check_demo_extracts(url: str) -> None:
     assert {name for name, *_ in PEOPLE} >= set(every_issue["assignee"].drop_nulls())
 
 
+@pytest.fixture(scope="module")
+def postgres_demo_url(postgres_url):
+    """The demo tracker in the session's PostgreSQL schema, seeded once for this module."""
+    seed_demo(postgres_url)
+    return postgres_url
+
+
 def test_demo_extract_on_sqlite(demo_url):
     check_demo_extracts(demo_url)
 
 
-def test_demo_extract_on_postgresql(postgres_url):
-    seed_demo(postgres_url)
-    check_demo_extracts(postgres_url)
+def test_demo_extract_on_postgresql(postgres_demo_url):
+    check_demo_extracts(postgres_demo_url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_issues_fetched_in_small_batches_read_the_same_as_in_one(backend, request):
+    """A sprint larger than a fetch batch (on PostgreSQL a server-side cursor) reads exactly as
+    one fetch does, in every sprint of a multi-sprint batch, empty sprint included."""
+    url = request.getfixturevalue("demo_url" if backend == "sqlite" else "postgres_demo_url")
+    engine = connect(url)
+    try:
+        whole = read_sprints(engine, range(1, 31), fetch_rows=1_000_000)
+        batched = read_sprints(engine, range(1, 31), fetch_rows=7)
+    finally:
+        engine.dispose()
+    assert max(extract.issues.height for extract in whole.values()) > 7
+    assert batched.keys() == whole.keys()
+    for sprint_id, extract in whole.items():
+        assert batched[sprint_id].issues.schema == extract.issues.schema
+        assert batched[sprint_id].issues.equals(extract.issues), f"sprint {sprint_id}"
 
 
 def test_same_seed_same_data(tmp_path):

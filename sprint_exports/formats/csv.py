@@ -14,10 +14,8 @@ from __future__ import annotations
 import csv as csv_module
 from pathlib import Path
 
-import polars as pl
-
 from sprint_exports.formats import OnRows, progress_slice_rows
-from sprint_exports.formats.cells import column_labels, issue_rows, neutralise, neutralise_text
+from sprint_exports.formats.cells import column_labels, issue_rows, neutralise_text, neutralised
 from sprint_exports.report import DATETIME_FORMAT, SprintReport
 from sprint_exports.templates import Template
 
@@ -33,7 +31,7 @@ def render(report: SprintReport, template: Template, path: Path, *, on_rows: OnR
 
 def _write_issues(report: SprintReport, template: Template, path: Path, on_rows: OnRows | None) -> int:
     rows = issue_rows(report, template)
-    safe = rows.with_columns(neutralise(pl.col(name)) for name, dtype in rows.schema.items() if dtype == pl.String)
+    safe = neutralised(rows)
     safe.columns = column_labels(template)
     slice_rows = progress_slice_rows(safe.height)
     with path.open("wb") as handle:
