@@ -14,13 +14,15 @@ from xml.etree import ElementTree
 import openpyxl
 import polars as pl
 import pytest
+from openpyxl.utils.datetime import from_excel
 from python_calamine import CalamineWorkbook
 
 from sprint_exports.formats import xlsx
 from sprint_exports.formats.cells import column_labels, issue_rows
+from sprint_exports.formats.xlsx_sheet import EXCEL_DAYS_BEFORE_UNIX_EPOCH, MICROSECONDS_PER_DAY, SheetColumn, rows_xml
 from sprint_exports.metrics import compute_metrics
 from sprint_exports.report import SprintReport, build_report
-from sprint_exports.templates import Template
+from sprint_exports.templates import Template, get_template
 
 ALL_SHEETS = ["Summary", "Issues", "Team", "Burndown", "Velocity"]
 NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff]")  # Greek, Cyrillic
@@ -310,3 +312,259 @@ def test_grouped_issues_have_headings_and_story_point_subtotals(make_report, tmp
         assert {row[0] for row in rows[start + 1 : end]} == {status}
         assert subtotal[points_column] == group["story_points"].fill_null(0).sum()
     assert len(rows) == 1 + report.issues.height + 2 * len(statuses)
+
+
+# --- The issue rows are XML written by our own code (xlsx_sheet): what xlsxwriter used to guarantee. ---
+
+LARGE_ROWS = 30_000
+
+
+def with_issues(report: SprintReport, rows: int, **columns: list) -> SprintReport:
+    """`report` with `rows` issues (its own, repeated) keyed T-0, T-1, ... in order, and `columns` replaced."""
+    base = report.issues
+    issues = pl.concat([base] * -(-rows // base.height)).head(rows)
+    issues = issues.with_columns(
+        key=pl.format("T-{}", pl.int_range(rows)), **{name: pl.Series(values) for name, values in columns.items()}
+    )
+    return dataclasses.replace(report, issues=issues)
+
+
+def calamine_rows(path: Path, sheet: str = "Issues") -> list[list]:
+    """The sheet's values as calamine reads them; a datetime at midnight, which it gives as a date, as a datetime."""
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+    return [[as_datetime(value) for value in row] for row in rows]
+
+
+def as_datetime(value):
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time())
+    return value
+
+
+def summaries_read_back(report: SprintReport, texts: list[str], template: Template, folder: Path) -> tuple[list, list]:
+    """`texts` as issue summaries, rendered, then as openpyxl and as calamine read them back (in order)."""
+    path = render(with_issues(report, len(texts), summary=texts), template, folder)
+    summary = column_labels(template).index("Summary")
+    _, *opened = sheet_rows(path, "Issues")
+    _, *calamined = calamine_rows(path)
+    return [row[summary] for row in opened], [row[summary] for row in calamined]
+
+
+def test_xml_special_characters_read_back_exactly(awkward_report, default_template, tmp_path):
+    texts = ["R&D", "<b>not bold</b>", "a < b > c", "quote \" and ' apostrophe", "]]>", "&amp; stays &amp;", "&#65;"]
+    opened, calamined = summaries_read_back(awkward_report, texts, default_template, tmp_path)
+    assert opened == texts
+    assert calamined == texts
+
+
+def test_control_characters_are_kept_through_excel_escapes(awkward_report, default_template, tmp_path):
+    controls = [chr(code) for code in range(0x20) if chr(code) not in "\t\n\r"]
+    texts = [f"before{char}after" for char in controls] + ["tab\tand\nnewline", "non-characters \ufffe\uffff"]
+    report = with_issues(awkward_report, len(texts), summary=texts)
+    path = render(report, default_template, tmp_path)
+    summary = column_labels(default_template).index("Summary")
+    read_back = [row[summary] for row in calamine_rows(path)[1:]]
+    assert read_back[:-1] == texts[:-1]  # calamine decodes _xHHHH_ as Excel does
+    with zipfile.ZipFile(path) as archive:
+        issues_xml = archive.read(sheet_parts(archive)["Issues"]).decode()
+    assert "before_x0001_after" in issues_xml and "before_x001F_after" in issues_xml
+    assert "non-characters _xFFFE__xFFFF_" in issues_xml  # as xlsxwriter writes them (calamine leaves these escaped)
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", issues_xml)
+
+
+def test_text_that_looks_like_an_escape_stays_literal(awkward_report, default_template, tmp_path):
+    texts = ["_x0041_", "_x005F_", "a_x00e9_b_x0000_", "_X0041_ (capital X is no escape)", "_x004_", "__x0041__"]
+    # Runs sharing an underscore, and an escape-like text before a control character (which becomes
+    # "_x0001_"): xlsxwriter escaped these so that they read back as "_x0041B" and "Ax0001_".
+    texts += ["_x0041_x0042_", "_x0041\x01"]
+    report = with_issues(awkward_report, len(texts), summary=texts)
+    first, second = render(report, default_template, tmp_path, "a.xlsx"), render(report, default_template, tmp_path, "b.xlsx")
+    summary = column_labels(default_template).index("Summary")
+    assert [row[summary] for row in calamine_rows(first)[1:]] == texts
+    assert report.issues["summary"].to_list() == texts  # the report itself is left as it was
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_leading_and_trailing_white_space_is_kept(awkward_report, default_template, tmp_path):
+    texts = ["  padded  ", " lead", "trail ", "\ttab first", "newline last\n", "\u00a0no-break\u3000", "   "]
+    texts += ["in  side"]
+    opened, calamined = summaries_read_back(awkward_report, texts, default_template, tmp_path)
+    assert opened == texts
+    assert calamined == texts
+
+
+def test_text_is_cut_at_excels_cell_limit_before_escaping(awkward_report, default_template, tmp_path):
+    limit = 32_767
+    texts = ["x" * limit, "y" * (limit + 1), "z" * (limit - 1) + "🚀", "\x00" * 40_000, "&" * 40_000, "é" * 40_000]
+    expected = ["x" * limit, "y" * limit, "z" * (limit - 1), "\x00" * limit, "&" * limit, "é" * limit]
+    _, calamined = summaries_read_back(awkward_report, texts, default_template, tmp_path)
+    assert calamined == expected
+
+
+def test_formula_and_number_like_text_stays_text(awkward_report, default_template, tmp_path):
+    texts = ["=SUM(A1)", "+1", "-1", "@x", "=1+1", "0012", "1e5", "TRUE", "#N/A", "12:30", "2024-01-01"]
+    texts += ["http://x.test", "mailto:a@b.test"]
+    path = render(with_issues(awkward_report, len(texts), summary=texts), default_template, tmp_path)
+    sheet = openpyxl.load_workbook(path)["Issues"]
+    cells = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.value for cell in cells] == texts
+    assert {cell.data_type for cell in cells} == {"s"}
+    summary = column_labels(default_template).index("Summary")
+    assert [row[summary] for row in calamine_rows(path)[1:]] == texts
+
+
+def test_datetimes_read_back_as_the_reports_datetimes(awkward_report, default_template, tmp_path):
+    created = [
+        dt.datetime(2024, 2, 29, 13, 45, 30, 123_000),
+        dt.datetime(2026, 1, 1),
+        dt.datetime(1999, 12, 31, 23, 59, 59, 999_000),
+        dt.datetime(1900, 3, 1, 6),
+        dt.datetime(2100, 6, 15, 0, 0, 1),
+    ]
+    resolved = [None, dt.datetime(2026, 1, 1, 0, 1), None, None, dt.datetime(2100, 6, 15, 12)]
+    report = with_issues(awkward_report, len(created), created_at=created, resolved_at=resolved)
+    path = render(report, default_template, tmp_path)
+    labels = column_labels(default_template)
+    _, *opened = sheet_rows(path, "Issues")
+    _, *calamined = calamine_rows(path)
+    for rows, blank in ((opened, None), (calamined, "")):
+        assert [row[labels.index("Created")] for row in rows] == created
+        expected_resolved = [blank if value is None else value for value in resolved]
+        assert [row[labels.index("Resolved")] for row in rows] == expected_resolved
+    sheet = openpyxl.load_workbook(path)["Issues"]
+    assert {row[0].number_format for row in sheet.iter_rows(min_row=2, min_col=9, max_col=9)} == {"yyyy-mm-dd hh:mm"}
+
+
+def test_serials_read_back_as_xlsxwriters_would(tmp_path):
+    """Polars prints the shortest text of each serial, xlsxwriter 16 significant digits: readers see the same time."""
+    start = dt.datetime(2020, 1, 1)
+    moments = [start + dt.timedelta(microseconds=step * 7_919_993_137) for step in range(5_000)]
+    xml = rows_xml(pl.DataFrame({"at": moments}), [SheetColumn("at", "datetime", 1)], first_row=2).decode()
+    written = [float(value) for value in re.findall(r"<v>([^<]*)</v>", xml)]
+    assert len(written) == len(moments)
+    for moment, value in zip(moments, written):
+        serial = (moment - dt.datetime(1970, 1, 1)) / dt.timedelta(microseconds=1) / MICROSECONDS_PER_DAY
+        xlsxwriter_text = f"{serial + EXCEL_DAYS_BEFORE_UNIX_EPOCH:.16G}"
+        assert from_excel(value) == from_excel(float(xlsxwriter_text))
+        assert abs(from_excel(value) - moment) <= dt.timedelta(microseconds=500)
+
+
+def test_group_rows_are_styled_even_without_other_sheets(awkward_report, tmp_path):
+    """Group, subtotal and date formats are used by no cell xlsxwriter writes here: they must still be in styles.xml."""
+    template = Template.model_validate(
+        {
+            "name": "by_assignee",
+            "fields": {"basic_info": False, "team_info": False, "metrics": False},
+            "format_options": {"group_by": "assignee"},
+        }
+    )
+    names = ["R&D <ops>", None, "R&D <ops>", "Zoë", None]
+    report = with_issues(awkward_report, len(names), assignee=names, story_points=[1, 2, None, 8, 3])
+    path = render(report, template, tmp_path)
+    sheet = openpyxl.load_workbook(path)["Issues"]
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    points = values[0].index("Story points")
+    assert [row[0] for row in values] == [
+        "Assignee",
+        "Assignee: R&D <ops> (2 issues)",
+        "R&D <ops>",
+        "R&D <ops>",
+        "Subtotal R&D <ops>: 1 story points",
+        "Assignee: Zoë (1 issues)",
+        "Zoë",
+        "Subtotal Zoë: 8 story points",
+        "Assignee: (none) (2 issues)",
+        None,
+        None,
+        "Subtotal (none): 5 story points",
+    ]
+    heading, subtotal = sheet["A2"], sheet["A5"]
+    assert heading.font.b and heading.fill.fgColor.rgb.endswith("DDE7F3")
+    assert subtotal.font.b and subtotal.font.i and subtotal.border.top.style == "thin"
+    subtotal_points = sheet.cell(row=5, column=points + 1)
+    assert subtotal_points.value == 1 and subtotal_points.data_type == "n" and subtotal_points.font.i
+    assert sheet.cell(row=3, column=points + 1).font.i is False  # issue rows keep the plain style
+    created = sheet.cell(row=3, column=values[0].index("Created") + 1)
+    assert isinstance(created.value, dt.datetime) and created.number_format == "yyyy-mm-dd hh:mm"
+    assert sheet.auto_filter.ref == f"A1:J{len(values)}"
+
+
+@pytest.fixture(scope="module")
+def large_report(make_report) -> SprintReport:
+    return with_issues(make_report(1), LARGE_ROWS)
+
+
+@pytest.fixture(scope="module")
+def large_xlsx(large_report, tmp_path_factory) -> tuple[Path, list[int]]:
+    """The large sprint rendered grouped by status (the slices cross group boundaries), and its progress calls."""
+    calls: list[int] = []
+    path = tmp_path_factory.mktemp("large") / "large.xlsx"
+    assert xlsx.render(large_report, get_template("sprint_summary"), path, on_rows=calls.append) == LARGE_ROWS
+    return path, calls
+
+
+def expected_grouped_rows(report: SprintReport, template: Template) -> list[list]:
+    """The Issues sheet worked out independently: per status, a heading, its issues, a subtotal."""
+    rows = issue_rows(report, template)
+    labels = column_labels(template)
+    expected = [labels]
+    for (status,), part in rows.partition_by("status", maintain_order=True, as_dict=True).items():
+        points = int(part["story_points"].fill_null(0).sum())
+        expected.append([f"Status: {status} ({part.height} issues)"] + [None] * (len(labels) - 1))
+        expected.extend(list(row) for row in part.iter_rows())
+        subtotal = [f"Subtotal {status}: {points} story points"] + [None] * (len(labels) - 1)
+        subtotal[labels.index("Story points")] = points
+        expected.append(subtotal)
+    return expected
+
+
+def test_large_grouped_table_reads_back_cell_for_cell(large_report, large_xlsx):
+    path, calls = large_xlsx
+    expected = expected_grouped_rows(large_report, get_template("sprint_summary"))
+    assert len(expected) == 1 + LARGE_ROWS + 2 * 4
+    workbook = openpyxl.load_workbook(path, read_only=True)
+    sheet = workbook["Issues"]
+    assert sheet.calculate_dimension() == f"A1:J{len(expected)}"
+    assert [list(row) for row in sheet.iter_rows(values_only=True)] == expected
+    workbook.close()
+    assert calamine_rows(path) == [["" if value is None else value for value in row] for row in expected]
+    assert sum(calls) == LARGE_ROWS and len(calls) >= 10 and max(calls) <= LARGE_ROWS // 10
+
+
+def test_large_render_is_byte_identical(large_report, large_xlsx, tmp_path):
+    again = tmp_path / "again.xlsx"
+    xlsx.render(large_report, get_template("sprint_summary"), again)
+    assert again.read_bytes() == large_xlsx[0].read_bytes()
+
+
+@pytest.mark.parametrize("which", ["awkward", "large"])
+def test_every_part_is_well_formed_and_issue_cells_are_in_order(which, awkward_xlsx, large_xlsx):
+    """What Excel checks before it offers to "repair" a file: XML, row and cell order, style indices."""
+    path = awkward_xlsx if which == "awkward" else large_xlsx[0]
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        for name in archive.namelist():
+            ElementTree.fromstring(archive.read(name))  # every member is well-formed XML
+            assert archive.getinfo(name).date_time == (1980, 1, 1, 0, 0, 0)
+        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
+        xf_count = len(styles.find(f"{{{MAIN_NS}}}cellXfs"))
+        sheet = ElementTree.fromstring(archive.read(sheet_parts(archive)["Issues"]))
+    previous_row = 0
+    for row in sheet.iter(f"{{{MAIN_NS}}}row"):
+        number = int(row.get("r"))
+        assert number > previous_row
+        previous_row = number
+        previous_column = -1
+        for cell in row:
+            column, cell_row = openpyxl.utils.cell.coordinate_from_string(cell.get("r"))
+            assert cell_row == number
+            index = openpyxl.utils.column_index_from_string(column)
+            assert index > previous_column
+            previous_column = index
+            assert int(cell.get("s", 0)) < xf_count
+            if cell.get("t") == "inlineStr":
+                assert cell.find(f"{{{MAIN_NS}}}is/{{{MAIN_NS}}}t") is not None
+            elif cell.get("t") is None:
+                float(cell.find(f"{{{MAIN_NS}}}v").text)
+            else:
+                assert cell.get("t") == "s" and number == 1  # only the header uses shared strings

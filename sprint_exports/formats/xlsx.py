@@ -2,29 +2,32 @@
 
 Why it looks the way it does:
 
-- Large sprints (over STREAMING_ROWS issues) use xlsxwriter's constant-memory
-  mode, which streams each row to a temporary file beside the export as soon
-  as the next one starts, so memory stays flat however many issues there are;
-  rows must therefore be written in order, top to bottom. Small sprints are
-  built in memory, which saves the temporary files' cost.
-- Text only ever goes through `write_string`, and formula/URL/number guessing
-  is switched off: a string cell is never a formula, so summaries such as
-  `=SUM(A1:A9)` are kept exactly as written, without the CSV quote prefix.
-  xlsxwriter truncates text beyond Excel's 32,767-character cell limit and
-  escapes control characters XML cannot hold (`\\x00` becomes `_x0000_`).
+- The issue table is the only part that grows with the sprint, and xlsxwriter
+  spends ~12 µs of Python per cell (under 20,000 issues/s). So xlsxwriter
+  builds everything else, in memory: styles, the Summary, Team, Burndown and
+  Velocity sheets (a few dozen cells, from which the charts cache the values
+  they plot), document properties, and the Issues sheet's frame (bold header
+  row, column widths, frozen header, autofilter over the final row count)
+  without its body rows. Those are XML built column-wise by polars
+  (`xlsx_issues`, `xlsx_sheet`; over 100,000 rows/s), streamed into the Issues
+  worksheet while the finished workbook is copied to `path`, a slice at a
+  time, so memory stays flat however many issues there are. One path for
+  every sprint size, and no temporary files.
+- A cell is never a formula: the other sheets' text goes through
+  `write_string` with xlsxwriter's formula/URL/number guessing off, and the
+  issue rows hold inline strings. Summaries such as `=SUM(A1:A9)` are kept
+  exactly as written, without the CSV quote prefix.
 - Datetimes are Excel serial numbers with a date format, so they sort and
-  filter as dates. Each column is converted once per slice of rows, in
-  polars; the row loop only calls `write_string`/`write_number`. The issue
-  table's slices are also its progress steps (`on_rows`): at least ten for a
-  long table.
+  filter as dates.
 - Files are byte-for-byte reproducible: the creation date comes from the
-  sprint (xlsxwriter would otherwise use the clock) and xlsxwriter already
-  gives every zip entry a fixed 1980 timestamp.
+  sprint (xlsxwriter would otherwise use the clock) and every zip member gets
+  a fixed 1980 timestamp.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,27 +40,25 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from sprint_exports.formats import OnRows, progress_slice_rows
-from sprint_exports.formats.cells import issue_groups, issue_rows, story_points_total
+from sprint_exports.formats.cells import issue_rows
+from sprint_exports.formats.xlsx_issues import IssueTable, issue_rows_xml, issue_table
+from sprint_exports.formats.xlsx_sheet import EXCEL_DAYS_BEFORE_UNIX_EPOCH, splice_rows
 from sprint_exports.report import ISSUE_COLUMNS, SprintReport
 from sprint_exports.templates import Template
 
 WORKBOOK_OPTIONS = {
+    "in_memory": True,
     "strings_to_formulas": False,
     "strings_to_urls": False,
     "strings_to_numbers": False,
 }
-# Above this many issues the sheets stream to temporary files beside the export (flat memory);
-# below it the workbook is built in memory: the temporary files cost ~100 ms per small sprint.
-STREAMING_ROWS = 20_000
-# Excel serials count days from 1899-12-30 (exact from March 1900, after Excel's phantom 29 February 1900).
-EXCEL_DAYS_BEFORE_UNIX_EPOCH = 25_569
-MICROSECONDS_PER_DAY = 86_400_000_000
-# Columns become Python lists a slice at a time, so memory does not grow with the row count.
-CHUNK_ROWS = 10_000
+# Issue rows become XML at most this many at a time, so memory does not grow with the row count: a slice
+# and polars' working copies take ~4 MB per 1,000 rows; larger slices are no faster.
+CHUNK_ROWS = 5_000
 # The creation date of sprints the tracker never stamped.
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 
-CellKind = Literal["text", "integer", "number", "datetime", "date"]
+CellKind = Literal["text", "integer", "number", "datetime", "date"]  # datetimes: the issue table only
 Write = Callable[[int, int, Any, Format | None], int]
 
 
@@ -81,6 +82,14 @@ class Styles:
     subtotal: Format
 
 
+@dataclass(frozen=True)
+class IssueSheet:
+    """The Issues worksheet xlsxwriter leaves without body rows, and the rows that go in it."""
+
+    part: str  # its member in the zip
+    table: IssueTable
+
+
 TEAM_COLUMNS = (
     Column("name", "Name", "text", 24),
     Column("email", "Email", "text", 28),
@@ -101,28 +110,28 @@ CHART_SIZE = {"x_scale": 1.5, "y_scale": 1.5}
 
 def render(report: SprintReport, template: Template, path: Path, *, on_rows: OnRows | None = None) -> int:
     fields = template.fields
-    written = 0
-    with xlsxwriter.Workbook(str(path), workbook_options(report, path)) as workbook:
+    issues: IssueSheet | None = None
+    workbook_file = io.BytesIO()
+    with xlsxwriter.Workbook(workbook_file, WORKBOOK_OPTIONS) as workbook:
         workbook.set_properties({"title": report.sprint.name, "created": creation_date(report)})
         styles = add_styles(workbook)
         if fields.basic_info or fields.metrics:
             write_summary(workbook.add_worksheet("Summary"), report, template, styles)
         if fields.issues and template.columns:
-            rows = issue_rows(report, template)
-            written = write_issues(workbook.add_worksheet("Issues"), template, rows, styles, on_rows)
+            issues = add_issue_sheet(workbook, template, issue_rows(report, template), styles)
         if fields.team_info:
             write_table(workbook.add_worksheet("Team"), TEAM_COLUMNS, report.members, styles)
         if fields.metrics:
             charts = template.format_options.include_charts
             write_burndown(workbook, report.metrics.burndown, styles, charts)
             write_velocity(workbook, report.metrics.velocity_history, styles, charts)
-    return written
-
-
-def workbook_options(report: SprintReport, path: Path) -> dict:
-    if report.issues.height > STREAMING_ROWS:
-        return {**WORKBOOK_OPTIONS, "constant_memory": True, "tmpdir": str(path.parent)}
-    return {**WORKBOOK_OPTIONS, "in_memory": True}
+    if issues is None:
+        path.write_bytes(workbook_file.getvalue())
+        return 0
+    table = issues.table
+    chunks = issue_rows_xml(table, progress_slice_rows(table.rows.height, largest=CHUNK_ROWS), on_rows)
+    splice_rows(workbook_file, path, issues.part, table.dimension, chunks, table.xml_size_bound())
+    return table.rows.height
 
 
 def creation_date(report: SprintReport) -> dt.datetime:
@@ -142,6 +151,16 @@ def add_styles(workbook: Workbook) -> Styles:
         group=workbook.add_format({"bold": True, "bg_color": "#DDE7F3"}),
         subtotal=workbook.add_format({"bold": True, "italic": True, "top": 1}),
     )
+
+
+def style_index(cell_format: Format) -> int:
+    """The xf index of a format used by cells xlsxwriter never sees.
+
+    xlsxwriter numbers a format, and puts it in styles.xml, the first time a
+    cell it writes asks for its index (`Format._get_xf_index`, xlsxwriter 3.x);
+    asking here does the same for the XML rows written outside it.
+    """
+    return cell_format._get_xf_index()
 
 
 def issue_column(name: str) -> Column:
@@ -168,44 +187,30 @@ def write_summary(sheet: Worksheet, report: SprintReport, template: Template, st
             row += 1
 
 
-def write_table(
-    sheet: Worksheet,
-    columns: Sequence[Column],
-    frame: pl.DataFrame,
-    styles: Styles,
-    chunk_rows: int = CHUNK_ROWS,
-    on_rows: OnRows | None = None,
-) -> int:
-    """A bold, frozen, filterable header row, then one row per frame row; returns the row count."""
+def add_issue_sheet(workbook: Workbook, template: Template, rows: pl.DataFrame, styles: Styles) -> IssueSheet:
+    """The Issues sheet's header, widths, frozen row and filter; its body rows come later, as XML."""
+    sheet = workbook.add_worksheet("Issues")
+    table = issue_table(
+        rows, template, style_index(styles.datetime), style_index(styles.group), style_index(styles.subtotal)
+    )
+    write_header(sheet, [issue_column(name) for name in template.table_columns], table.body_rows, styles)
+    # xlsxwriter names worksheet parts by position: sheet1.xml, sheet2.xml, ...
+    return IssueSheet(f"xl/worksheets/sheet{workbook.worksheets().index(sheet) + 1}.xml", table)
+
+
+def write_table(sheet: Worksheet, columns: Sequence[Column], frame: pl.DataFrame, styles: Styles) -> int:
+    """A bold, frozen, filterable header row, then one row per frame row; returns the row count.
+
+    For the small sheets only (team, burndown, velocity): cell by cell through
+    xlsxwriter, which caches the values the charts plot.
+    """
     write_header(sheet, columns, frame.height, styles)
-    write_frame_rows(sheet, columns, frame, 1, styles, chunk_rows, on_rows)
+    for col, column in enumerate(columns):
+        write, cell_format = cell_writer(sheet, column.kind, styles)
+        for row, value in enumerate(cell_values(frame[column.name], column.kind), start=1):
+            if value is not None:  # a blank cell is simply not written
+                write(row, col, value, cell_format)
     return frame.height
-
-
-def write_issues(
-    sheet: Worksheet, template: Template, rows: pl.DataFrame, styles: Styles, on_rows: OnRows | None = None
-) -> int:
-    """The issue table; when grouping, each group gets a heading row and a story-points subtotal row."""
-    columns = [issue_column(name) for name in template.table_columns]
-    # Slices of at most a tenth of the table (and CHUNK_ROWS), so progress comes at least every tenth;
-    # they end at multiples of chunk_rows counted over the whole table, not restarting in each group.
-    chunk_rows = progress_slice_rows(rows.height, largest=CHUNK_ROWS)
-    groups = issue_groups(rows, template)
-    if template.group_column is None:
-        return write_table(sheet, columns, rows, styles, chunk_rows, on_rows)
-    write_header(sheet, columns, rows.height + 2 * len(groups), styles)
-    points_col = template.table_columns.index("story_points") if "story_points" in template.table_columns else None
-    row, written = 1, 0
-    for label, part in groups:
-        heading = f"{ISSUE_COLUMNS[template.group_column].label}: {label} ({part.height} issues)"
-        sheet.write_string(row, 0, heading, styles.group)
-        row = write_frame_rows(sheet, columns, part, row + 1, styles, chunk_rows, on_rows, written)
-        written += part.height
-        sheet.write_string(row, 0, f"Subtotal {label}: {story_points_total(part)} story points", styles.subtotal)
-        if points_col is not None:
-            sheet.write_number(row, points_col, story_points_total(part), styles.subtotal)
-        row += 1
-    return rows.height
 
 
 def write_header(sheet: Worksheet, columns: Sequence[Column], body_rows: int, styles: Styles) -> None:
@@ -216,41 +221,10 @@ def write_header(sheet: Worksheet, columns: Sequence[Column], body_rows: int, st
     sheet.autofilter(0, 0, body_rows, len(columns) - 1)
 
 
-def write_frame_rows(
-    sheet: Worksheet,
-    columns: Sequence[Column],
-    frame: pl.DataFrame,
-    first_row: int,
-    styles: Styles,
-    chunk_rows: int = CHUNK_ROWS,
-    on_rows: OnRows | None = None,
-    written_before: int = 0,
-) -> int:
-    """Write `frame` from `first_row` down; returns the next free row.
-
-    Rows go in slices that end at multiples of `chunk_rows`, counting the
-    `written_before` rows of the same table already written; each slice is
-    reported to `on_rows`.
-    """
-    writers = [cell_writer(sheet, column.kind, styles) for column in columns]
-    offset = 0
-    while offset < frame.height:
-        chunk = frame.slice(offset, chunk_rows - (written_before + offset) % chunk_rows)
-        values = [cell_values(chunk[column.name], column.kind) for column in columns]
-        write_rows(writers, values, first_row)
-        first_row += chunk.height
-        offset += chunk.height
-        if on_rows is not None:
-            on_rows(chunk.height)
-    return first_row
-
-
 def cell_writer(sheet: Worksheet, kind: CellKind, styles: Styles) -> tuple[Write, Format | None]:
     """The one write method and format each cell of a column gets: no per-cell type dispatch."""
     if kind == "text":
         return sheet.write_string, None
-    if kind == "datetime":
-        return sheet.write_number, styles.datetime
     if kind == "date":
         return sheet.write_number, styles.date
     return sheet.write_number, None
@@ -258,22 +232,11 @@ def cell_writer(sheet: Worksheet, kind: CellKind, styles: Styles) -> tuple[Write
 
 def cell_values(series: pl.Series, kind: CellKind) -> list[Any]:
     """A column as the Python values its cells take, converted once; None is a blank cell."""
-    if kind == "datetime":
-        series = series.dt.epoch("us") / MICROSECONDS_PER_DAY + EXCEL_DAYS_BEFORE_UNIX_EPOCH
-    elif kind == "date":
+    if kind == "date":
         series = series.cast(pl.Int32) + EXCEL_DAYS_BEFORE_UNIX_EPOCH
     elif kind == "number":
         series = series.cast(pl.Float64).fill_nan(None)  # xlsxwriter rejects NaN
     return series.to_list()
-
-
-def write_rows(writers: list[tuple[Write, Format | None]], columns: list[list[Any]], first_row: int) -> None:
-    """Row by row, as constant-memory mode requires; blank cells are simply not written."""
-    cells = list(enumerate(writers))
-    for row, values in enumerate(zip(*columns), start=first_row):
-        for (col, (write, cell_format)), value in zip(cells, values):
-            if value is not None:
-                write(row, col, value, cell_format)
 
 
 def write_burndown(workbook: Workbook, burndown: pl.DataFrame, styles: Styles, charts: bool) -> None:
