@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from sprint_exports.frames import consecutive_runs
 from sprint_exports.report import ISSUE_COLUMNS, SprintReport
 from sprint_exports.source.schema import ISSUE_STATUSES
 from sprint_exports.templates import Template
@@ -66,14 +67,15 @@ def issue_rows(report: SprintReport, template: Template) -> pl.DataFrame:
 
 
 def issue_groups(rows: pl.DataFrame, template: Template) -> list[tuple[str, pl.DataFrame]]:
-    """`issue_rows` split into (group label, rows) in order; one unlabelled group when not grouping."""
+    """`issue_rows` split into (group label, rows) in order; one unlabelled group when not grouping.
+
+    `issue_rows` sorts by the group column first, so each group is a run of
+    consecutive rows and comes as a slice of `rows`, not a copy.
+    """
     group = template.group_column
     if group is None:
         return [("", rows)]
-    return [
-        (NO_GROUP if value is None else str(value), part)
-        for (value,), part in rows.partition_by(group, maintain_order=True, as_dict=True).items()
-    ]
+    return [(NO_GROUP if value is None else str(value), part) for value, part in consecutive_runs(rows, group)]
 
 
 def story_points_total(rows: pl.DataFrame) -> int:

@@ -6,8 +6,8 @@ Why it looks the way it does:
   after each group, labelled as in the PDF (`issue_groups`,
   `story_points_total`). Each is a one-row frame shaped like the issue table
   with a per-row style, so one writer (`xlsx_sheet.rows_xml`) writes every row.
-- Groups are zero-copy slices of the sorted table, not copies (150 MB saved at
-  a million issues).
+- Groups are zero-copy slices of the sorted table (`issue_groups`), not
+  copies (150 MB saved at a million issues).
 - Slices end at multiples of the slice size counted over the whole table, not
   restarting in each group, and each is reported to `on_rows` once handed to
   the zip writer: at least every tenth of a long table. A small sprint is one
@@ -67,27 +67,11 @@ def issue_table(
         columns=tuple(
             SheetColumn(name, kind, datetime_style if kind == "datetime" else None) for name, kind in kinds.items()
         ),
-        groups=group_slices(rows, template),
+        groups=issue_groups(rows, template),
         group_label=ISSUE_COLUMNS[group].label if group else None,
         group_style=group_style,
         subtotal_style=subtotal_style,
     )
-
-
-def group_slices(rows: pl.DataFrame, template: Template) -> list[tuple[str, pl.DataFrame]]:
-    """`issue_groups`, each group a zero-copy slice of `rows` rather than a copy.
-
-    `issue_rows` sorts by the group column first, so each group is a run of
-    consecutive rows; `issue_groups` of that column alone labels the runs in
-    order and counts their rows.
-    """
-    if template.group_column is None:
-        return issue_groups(rows, template)
-    groups, offset = [], 0
-    for label, part in issue_groups(rows.select(template.group_column), template):
-        groups.append((label, rows.slice(offset, part.height)))
-        offset += part.height
-    return groups
 
 
 def issue_rows_xml(table: IssueTable, chunk_rows: int, on_rows: OnRows | None = None) -> Iterator[bytes]:
