@@ -4,9 +4,12 @@ UTF-8 with a byte-order mark so Excel shows non-ASCII text correctly, CRLF
 line ends and minimal RFC 4180 quoting, and every text cell that a spreadsheet
 would run as a formula neutralised.
 
-A long issue table is written a slice at a time to one open file (the header
-and BOM with the first slice only), so progress can be reported between
-slices; the bytes are the same as one `write_csv` call, and as fast.
+When someone listens for progress (`on_rows`), the issue table is written a
+slice at a time to one open file (the header and BOM with the first slice
+only), so progress can be reported between slices. Otherwise polars writes
+the file in one call to its path: the bytes are the same, but each slice
+costs ~2.5 ms of set-up and a Python file object ~10 ms more per 100,000
+rows, a third of the whole render.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from sprint_exports.formats import OnRows, progress_slice_rows
 from sprint_exports.formats.cells import column_labels, issue_rows, neutralise_text, neutralised
 from sprint_exports.report import DATETIME_FORMAT, SprintReport
 from sprint_exports.templates import Template
+
+
+CSV_OPTIONS = {"line_terminator": "\r\n", "datetime_format": DATETIME_FORMAT, "quote_style": "necessary"}
 
 
 def render(report: SprintReport, template: Template, path: Path, *, on_rows: OnRows | None = None) -> int:
@@ -33,21 +39,17 @@ def _write_issues(report: SprintReport, template: Template, path: Path, on_rows:
     rows = issue_rows(report, template)
     safe = neutralised(rows)
     safe.columns = column_labels(template)
+    if on_rows is None:
+        safe.write_csv(path, include_bom=True, **CSV_OPTIONS)
+        return rows.height
     slice_rows = progress_slice_rows(safe.height)
     with path.open("wb") as handle:
         # range(0, 1) for an empty table: the header is still written.
         for offset in range(0, max(safe.height, 1), slice_rows):
             part = safe.slice(offset, slice_rows)
             first = offset == 0
-            part.write_csv(
-                handle,
-                include_bom=first,
-                include_header=first,
-                line_terminator="\r\n",
-                datetime_format=DATETIME_FORMAT,
-                quote_style="necessary",
-            )
-            if on_rows is not None and part.height:
+            part.write_csv(handle, include_bom=first, include_header=first, **CSV_OPTIONS)
+            if part.height:
                 on_rows(part.height)
     return rows.height
 
