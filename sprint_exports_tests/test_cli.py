@@ -49,6 +49,23 @@ def test_export_prints_the_files_and_writes_them(env):
     assert Path(env["DAGSTER_HOME"], "demo_tracker.sqlite").exists(), "the demo tracker is created on first use"
 
 
+def test_export_plans_each_asset_once_not_each_sprint(env):
+    """The CLI sets DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS: a 1,000-sprint run writes 4 planned events, not 4,000."""
+    from dagster import DagsterEventType, DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    done = cli("export", "--sprint", "1", "--sprint", "2", "--sprint", "3", "--formats", "csv,pdf", env=env)
+    assert done.returncode == 0, done.stderr
+    (run_id,) = [line.split()[1].rstrip(":") for line in done.stdout.splitlines() if line.startswith("Run ")]
+    with DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"])) as instance:
+        records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED).records
+        planned = [record.event_log_entry.dagster_event.event_specific_data for record in records]
+        materialized = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    assert sorted(p.asset_key.to_user_string() for p in planned) == ["sprint_csv", "sprint_extract", "sprint_metrics", "sprint_pdf"]
+    assert all(sorted(p.partitions_subset.get_partition_keys()) == ["1", "2", "3"] for p in planned)
+    assert len(materialized) == 4 * 3
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
