@@ -33,8 +33,6 @@ separately), so neither side pays for it.
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -45,7 +43,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from machine import command_line, load_average, machine  # benchmarks/machine.py
+from machine import command_line, in_fresh_process, load_average, machine  # benchmarks/machine.py
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_SERVER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
@@ -159,29 +157,6 @@ def measure(env: dict[str, str], sprints: int, sample: list[int], formats: list[
         log(f"  {results['bulk']['wall']:.1f} s")
     instance.dispose()
     return results
-
-
-def _call_into(connection, function, args) -> None:
-    try:
-        connection.send(("ok", function(*args)))
-    except BaseException as error:  # the parent re-raises it
-        connection.send(("error", repr(error)))
-        raise
-
-
-def in_fresh_process(function, *args):
-    """Run `function(*args)` in a spawned, NON-daemonic process (a pool's workers are daemonic,
-    and the export steps then refuse to start their own render processes, as under Celery)."""
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_call_into, args=(sender, function, args))
-    process.start()
-    sender.close()
-    status, value = receiver.recv()
-    process.join()
-    if status != "ok":
-        raise RuntimeError(f"the measuring process failed: {value}")
-    return value
 
 
 # --- set-up in the parent

@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import multiprocessing
 import os
 import pickle
 import platform
@@ -60,6 +59,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from machine import in_fresh_process  # benchmarks/machine.py
 
 # Only the standard library at module level: spawned children import this module,
 # and the parent must stay small (see "ru_maxrss survives exec" above).
@@ -324,11 +325,6 @@ def measure(job: Job) -> Sample:
     size = path.stat().st_size
     path.unlink()
     return Sample(seconds, cpu, rows_written, size, baseline_rss, maxrss_before, peak, vm_hwm)
-
-
-def in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
-    with multiprocessing.get_context("spawn").Pool(processes=1) as pool:
-        return pool.apply(function, args)
 
 
 def run_job(job: Job, repeat: int) -> Measurement:

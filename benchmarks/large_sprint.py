@@ -45,7 +45,6 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
-import multiprocessing
 import os
 import resource
 import statistics
@@ -56,10 +55,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bulk_export import ScratchDatabase  # benchmarks/bulk_export.py; stdlib-only at import
-from machine import command_line, load_average, machine  # benchmarks/machine.py
+from machine import command_line, in_fresh_process, load_average, machine  # benchmarks/machine.py
 
 # Only the standard library (and the two helpers above) at module level: spawned
 # children import this module, and the parent must stay small.
@@ -213,11 +211,6 @@ def measure(job: Job) -> Sample:
     size = path.stat().st_size
     path.unlink()
     return Sample(tuple(phases), baseline_rss, rows_written, size)
-
-
-def in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
-    with multiprocessing.get_context("spawn").Pool(processes=1) as pool:
-        return pool.apply(function, args)
 
 
 # --- the plan, in the parent

@@ -1,7 +1,9 @@
-"""What every benchmark report states about where and how it ran: machine, load, versions, command."""
+"""What every benchmark shares: the fresh process each measurement runs in, and what its report states
+about where and how it ran (machine, load, versions, command)."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import platform
 import shlex
@@ -48,3 +50,29 @@ def machine(load_start: str, libraries: Sequence[str]) -> str:
 def command_line() -> str:
     python = os.path.relpath(sys.executable) if sys.executable.startswith(os.getcwd()) else sys.executable
     return f"{python} {shlex.join(sys.argv)}"
+
+
+def _call_into(connection, function, args) -> None:
+    try:
+        connection.send(("ok", function(*args)))
+    except BaseException as error:  # the parent re-raises it
+        connection.send(("error", repr(error)))
+        raise
+
+
+def in_fresh_process(function, *args):
+    """`function(*args)` in a spawned process of its own, so its peak RSS and imports are its own.
+
+    Not a pool: a pool's workers are daemonic, and export steps in a daemonic
+    process refuse to start their render processes (as under Celery).
+    """
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_call_into, args=(sender, function, args))
+    process.start()
+    sender.close()
+    status, value = receiver.recv()
+    process.join()
+    if status != "ok":
+        raise RuntimeError(f"the measuring process failed: {value}")
+    return value
