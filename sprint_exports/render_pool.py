@@ -60,16 +60,19 @@ def write_exports(
     *,
     processes: int,
     row_progress: Callable[[SprintReport], OnRows | None] = lambda report: None,
+    on_pool: Callable[[int], None] = lambda workers: None,
 ) -> Iterator[ExportFile]:
     """Write every task's file, yielding each `ExportFile` in task order as soon as it is written.
 
     `row_progress(report)` gives a sprint's row-progress callback (None for a
     sprint too small to report); any sprint with one makes the whole batch
-    sequential.
+    sequential. `on_pool(workers)` is told when the batch goes to a pool.
     """
     callbacks = [row_progress(task.report) for task in tasks]
-    if pool_size(len(tasks), processes) > 1 and not any(callbacks):
-        yield from _write_in_pool(tasks, options, pool_size(len(tasks), processes))
+    workers = pool_size(len(tasks), processes)
+    if workers > 1 and not any(callbacks):
+        on_pool(workers)
+        yield from _write_in_pool(tasks, options, workers)
         return
     for task, on_rows in zip(tasks, callbacks):
         yield _write_one(options, task, on_rows)

@@ -25,7 +25,7 @@ from sprint_exports.run_access import RequesterCheck
 from sprint_exports.report import SprintReport, build_report
 from sprint_exports.resources import ExportStore
 from sprint_exports.source.extract import SprintExtract
-from sprint_exports.render_pool import ExportOptions, ExportTask, pool_size, write_exports
+from sprint_exports.render_pool import ExportOptions, ExportTask, write_exports
 from sprint_exports.store import ExportFile, export_folder
 from sprint_exports.template_config import ReportTemplate
 
@@ -97,15 +97,15 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
         for key in keys:
             report = build_report(sprint_extract[key], sprint_metrics[key])
             tasks.append(ExportTask(report, export_folder(root, report.sprint.id, created_at, context.run.run_id)))
-        processes = pool_size(len(tasks), export_store.processes())
-        if processes > 1:
-            context.log.info(f"Rendering {len(tasks)} sprints as {format_name} on {processes} worker processes")
         progress = Progress(len(tasks), f"sprints exported as {format_name}", context.log.info)
         exports = write_exports(
             tasks,
             options,
-            processes=processes,
+            processes=export_store.processes(),
             row_progress=lambda report: row_progress(report, format_name, context.log.info),
+            on_pool=lambda workers: context.log.info(
+                f"Rendering {len(tasks)} sprints as {format_name} on {workers} worker processes"
+            ),
         )
         for key, export in zip(keys, exports):
             yield AssetMaterialization(
