@@ -15,7 +15,7 @@ from sprint_exports import settings
 # Before a range run's first step Dagster writes one "planned" event per sprint and asset (5,000
 # for a 1,000-sprint export, ~10 ms each) unless this is set; then it writes one per asset. The
 # cost: sprints of a failed run show as missing, not failed, in the UI; the CLI prints the failure.
-ONE_PLANNED_EVENT_PER_ASSET = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+ONE_PLANNED_EVENT_PER_ASSET = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
 def _instance():
@@ -25,8 +25,7 @@ def _instance():
     home = settings.instance_home()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
-    for name, value in ONE_PLANNED_EVENT_PER_ASSET.items():
-        os.environ.setdefault(name, value)  # an explicit setting wins
+    os.environ.setdefault(ONE_PLANNED_EVENT_PER_ASSET, "true")  # an explicit setting wins
     return DagsterInstance.get()
 
 

@@ -36,15 +36,7 @@ def exports_dir() -> Path:
 
 def retention_days() -> int:
     raw = os.environ.get("SPRINT_EXPORTS_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
-    try:
-        days = int(raw)
-    except ValueError:
-        days = -1
-    if days < 1:
-        raise ValueError(
-            f"SPRINT_EXPORTS_RETENTION_DAYS={raw!r} is not allowed: use a whole number of days, 1 or more"
-        )
-    return days
+    return _at_least_one("SPRINT_EXPORTS_RETENTION_DAYS", raw, "use a whole number of days, 1 or more")
 
 
 def render_processes() -> int:
@@ -52,12 +44,20 @@ def render_processes() -> int:
     raw = os.environ.get("SPRINT_EXPORTS_RENDER_PROCESSES")
     if raw is None:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if not raw.isdecimal() or int(raw) < 1:
-        raise ValueError(
-            f"SPRINT_EXPORTS_RENDER_PROCESSES={raw!r} is not allowed: use a whole number, 1 or more"
-            " (1 renders in the run's own process)"
-        )
-    return int(raw)
+    return _at_least_one(
+        "SPRINT_EXPORTS_RENDER_PROCESSES", raw, "use a whole number, 1 or more (1 renders in the run's own process)"
+    )
+
+
+def _at_least_one(name: str, raw: str, allowed: str) -> int:
+    """`raw` as a whole number of at least 1, or an error naming the variable, its value and what is allowed."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name}={raw!r} is not allowed: {allowed}")
+    return value
 
 
 def templates_dir() -> Path:
