@@ -65,8 +65,8 @@ def measure(env: dict[str, str], sprints: int, sample: list[int], formats: list[
     from dagster._core.instance.ref import InstanceRef
 
     import sprint_exports.definitions  # noqa: F401 - definition load outside the clock
-    from sprint_exports.partitions import register_sprints
-    from sprint_exports.runner import export_sprints
+    from sprint_exports.defs.exports.partitions import register_sprints
+    from sprint_exports.instance.runner import export_sprints
 
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
     writes: list[tuple[float, float, int]] = []  # (start epoch, seconds, events)

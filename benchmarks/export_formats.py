@@ -139,8 +139,8 @@ def build_report_file(rows: int, directory: str) -> tuple[str, str]:
     Returns the pickle's path and a description of the default template (the
     parent does not import the project, see the module docstring).
     """
-    from sprint_exports.metrics import compute_metrics
-    from sprint_exports.report import build_report
+    from sprint_exports.report.metrics import compute_metrics
+    from sprint_exports.report.model import build_report
     from sprint_exports.source.database import connect
     from sprint_exports.source.demo import seed_demo
     from sprint_exports.source.readers import read_sprints
@@ -183,7 +183,7 @@ def ours(fmt: str, report: Any) -> Writer:
 
 def issue_table(report: Any) -> tuple[list[str], Any]:
     """The default template's issue table columns, in its order, with their labels (not sorted or grouped)."""
-    from sprint_exports.report import ISSUE_COLUMNS
+    from sprint_exports.report.model import ISSUE_COLUMNS
     from sprint_exports.templates import DEFAULT_TEMPLATE, get_template
 
     columns = get_template(DEFAULT_TEMPLATE).table_columns
@@ -240,7 +240,7 @@ def longtable(report: Any) -> Writer:
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import mm
     from reportlab.platypus import LongTable, SimpleDocTemplate, TableStyle
-    from sprint_exports.report import DATETIME_FORMAT, ISSUE_COLUMNS
+    from sprint_exports.report.model import DATETIME_FORMAT, ISSUE_COLUMNS
 
     labels, issues = issue_table(report)
     texts = issues.select(

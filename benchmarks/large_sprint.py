@@ -188,8 +188,8 @@ def seed(url: str, issues: int) -> tuple[dict[str, int], float]:
 def measure(job: Job) -> Sample:
     """One export step in this fresh process; imports and the template come before the step."""
     from sprint_exports.formats import get_format
-    from sprint_exports.metrics import compute_metrics
-    from sprint_exports.report import build_report
+    from sprint_exports.report.metrics import compute_metrics
+    from sprint_exports.report.model import build_report
     from sprint_exports.source.database import connect
     from sprint_exports.source.readers import read_sprints
     from sprint_exports.templates import DEFAULT_TEMPLATE, get_template

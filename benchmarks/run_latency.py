@@ -224,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         from dagster._core.instance.ref import InstanceRef
         from sqlalchemy import create_engine, text
 
-        from sprint_exports.partitions import register_sprints
+        from sprint_exports.defs.exports.partitions import register_sprints
         from sprint_exports.source.demo import seed_demo
         from sprint_exports_tests.dagster_dev import DagsterDev
 

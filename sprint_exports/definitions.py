@@ -1,54 +1,40 @@
 """The code location: `defs` is the one Definitions object (workspace.yaml loads this module).
 
-Loading it validates the custom templates and the scheduled-exports file; a
-bad file stops the load with a message naming the file, entry and field.
+Loading it validates the custom templates and the scheduled-exports file as
+far as the files alone decide; a bad file stops the load with a message
+naming the file, entry and field. Loading connects to nothing: the tracker is
+read when a sensor, a schedule or a step needs it.
 """
 
 from __future__ import annotations
 
-import warnings
-
 from dagster import Definitions
-from dagster._utils.schedules import is_valid_cron_string
 
 from sprint_exports import settings
-from sprint_exports.assets import SPRINT_ASSETS
-from sprint_exports.cleanup_job import cleanup_exports_job, cleanup_exports_schedule
-from sprint_exports.delivery_job import deliver_exports_job
-from sprint_exports.io_manager import SprintPartitionIOManager
-from sprint_exports.jobs import export_sprints_job, selected_executor
-from sprint_exports.resources import DeliveryLedgerResource, ExportStore, TrackerDatabase, smtp_from_environment
-from sprint_exports.run_access import RequesterCheck
-from sprint_exports.schedule_file import ScheduleFile, load_schedule_file
-from sprint_exports.schedules import build_export_schedule
-from sprint_exports.sensors import export_delivery_sensor, sprint_partitions_sensor
-from sprint_exports.source.database import SourceUnavailableError, connect
-from sprint_exports.template_config import ReportTemplate
+from sprint_exports.defs.cleanup.jobs import cleanup_exports_job
+from sprint_exports.defs.cleanup.schedules import cleanup_exports_schedule
+from sprint_exports.defs.common.access_check import RequesterCheck
+from sprint_exports.defs.common.executor import selected_executor
+from sprint_exports.defs.common.resources import TrackerDatabase
+from sprint_exports.defs.delivery.jobs import deliver_exports_job
+from sprint_exports.defs.delivery.resources import DeliveryLedgerResource, smtp_from_environment
+from sprint_exports.defs.delivery.schedules import build_export_schedule
+from sprint_exports.defs.delivery.sensors import export_delivery_sensor
+from sprint_exports.defs.exports.assets import SPRINT_ASSETS
+from sprint_exports.defs.exports.io_manager import SprintPartitionIOManager
+from sprint_exports.defs.exports.jobs import export_sprints_job
+from sprint_exports.defs.exports.resources import ExportStore
+from sprint_exports.defs.exports.sensors import sprint_partitions_sensor
+from sprint_exports.defs.exports.template_config import ReportTemplate
+from sprint_exports.delivery.schedule_file import ScheduleFile, load_schedule_file
+from sprint_exports.instance.dagster_private import is_valid_cron
 from sprint_exports.templates import load_templates
 
 
 def load_scheduled_exports() -> ScheduleFile:
-    """The schedule file, checked against the templates and, when reachable, the tracker."""
+    """The schedule file, checked against the templates (the tracker is checked at each tick)."""
     templates = load_templates(settings.templates_dir())
-    team_names = user_emails = None
-    path = settings.schedules_file()
-    if path.exists():
-        try:
-            engine = connect()
-        except SourceUnavailableError as error:
-            warnings.warn(f"Schedule teams and recipients not checked against the tracker: {error}", stacklevel=2)
-        else:
-            from sqlalchemy import select
-
-            from sprint_exports.source import schema
-
-            with engine.connect() as connection:
-                team_names = list(connection.execute(select(schema.teams.c.name)).scalars())
-                user_emails = list(connection.execute(select(schema.users.c.email)).scalars())
-            engine.dispose()
-    return load_schedule_file(
-        path, templates=list(templates), is_valid_cron=is_valid_cron_string, team_names=team_names, user_emails=user_emails
-    )
+    return load_schedule_file(settings.schedules_file(), templates=list(templates), is_valid_cron=is_valid_cron)
 
 
 scheduled_exports = load_scheduled_exports()

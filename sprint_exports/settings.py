@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 
 DEFAULT_RETENTION_DAYS = 30
+MAX_RETENTION_DAYS = 3650  # ten years; beyond that a date overflows long before anyone reads the file
+RETENTION_ALLOWED = f"use a whole number of days from 1 to {MAX_RETENTION_DAYS}"
 
 
 def instance_home() -> Path:
@@ -36,7 +38,15 @@ def exports_dir() -> Path:
 
 def retention_days() -> int:
     raw = os.environ.get("SPRINT_EXPORTS_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
-    return _at_least_one("SPRINT_EXPORTS_RETENTION_DAYS", raw, "use a whole number of days, 1 or more")
+    return check_retention_days(raw, "SPRINT_EXPORTS_RETENTION_DAYS")
+
+
+def check_retention_days(raw: str | int, name: str) -> int:
+    """The one retention check (setting, schedule entry, run tag): `raw` as days, or an error naming `name`."""
+    value = _at_least_one(name, str(raw), RETENTION_ALLOWED)
+    if value > MAX_RETENTION_DAYS:
+        raise ValueError(f"{name}={str(raw)!r} is not allowed: {RETENTION_ALLOWED}")
+    return value
 
 
 def render_processes() -> int:
@@ -51,10 +61,7 @@ def render_processes() -> int:
 
 def _at_least_one(name: str, raw: str, allowed: str) -> int:
     """`raw` as a whole number of at least 1, or an error naming the variable, its value and what is allowed."""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = int(raw) if raw.strip().isdecimal() and len(raw.strip()) <= 9 else 0
     if value < 1:
         raise ValueError(f"{name}={raw!r} is not allowed: {allowed}")
     return value

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sprint_exports.metrics import compute_metrics
-from sprint_exports.report import SprintReport, build_report
+from sprint_exports.report.metrics import compute_metrics
+from sprint_exports.report.model import SprintReport, build_report
 from sprint_exports.source.database import connect
 from sprint_exports.source.demo import seed_demo
 from sprint_exports.source.readers import read_sprints

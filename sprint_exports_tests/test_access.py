@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from dagster import instance_for_test
 
-from sprint_exports import tags
+from sprint_exports import names
 from sprint_exports.access import AccessPolicy
-from sprint_exports.runner import export_sprints
+from sprint_exports.instance.runner import export_sprints
 from sprint_exports.source.database import connect
 
 PLATFORM, PAYMENTS = 1, 2  # demo team ids; demo sprint 1 is Platform's, sprint 2 Payments'
@@ -52,7 +52,7 @@ def test_export_runs_are_refused_before_any_file(who, allowed, demo_url, tmp_pat
     monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
     monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
     with instance_for_test() as instance:
-        (outcome,) = export_sprints(instance, [1], ["csv"], tags={tags.REQUESTED_BY: PEOPLE[who]})
+        (outcome,) = export_sprints(instance, [1], ["csv"], tags={names.REQUESTED_BY: PEOPLE[who]})
         assert outcome.success is allowed
         if allowed:
             assert (tmp_path / "exports" / "1").is_dir()
@@ -67,7 +67,7 @@ def test_a_range_run_is_refused_if_any_sprint_is_off_limits(demo_url, tmp_path, 
     monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
     monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
     with instance_for_test() as instance:
-        (outcome,) = export_sprints(instance, [1, 2, 3], ["csv"], tags={tags.REQUESTED_BY: PEOPLE["platform"]})
+        (outcome,) = export_sprints(instance, [1, 2, 3], ["csv"], tags={names.REQUESTED_BY: PEOPLE["platform"]})
         assert not outcome.success
         assert "sprint 2: li.wei@example.com is not a member of Payments" in outcome.error
         assert "sprint 3: li.wei@example.com is not a member of Mobile" in outcome.error

@@ -31,7 +31,7 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
 
-from sprint_exports.partitions import register_sprints
+from sprint_exports.defs.exports.partitions import register_sprints
 from sprint_exports_tests.browser import VIEWPORT, Screenshots, launch_chromium, require_browser
 from sprint_exports_tests.dagster_dev import REPO_ROOT, DagsterDev
 

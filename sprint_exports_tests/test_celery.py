@@ -22,9 +22,9 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from sprint_exports.jobs import SOURCE_LOAD_TAG
-from sprint_exports.run_records import export_records
-from sprint_exports.store import sha256_of
+from sprint_exports.names import SOURCE_LOAD_TAG
+from sprint_exports.instance.run_records import export_records
+from sprint_exports.exports.store import sha256_of
 from sprint_exports_tests.conftest import services_required
 from sprint_exports_tests.test_postgres_instance import REPO, fresh_database, postgres_home
 

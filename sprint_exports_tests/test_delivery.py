@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, instance_for_test
 
-from sprint_exports import tags
+from sprint_exports import names
 from sprint_exports.delivery.ledger import DeliveryLedger
 from sprint_exports.definitions import defs
-from sprint_exports.runner import export_sprints
+from sprint_exports.instance.runner import export_sprints
 from sprint_exports_tests.smtp_server import PASSWORD, USERNAME, Behaviour, SmtpTestServer
 
 ADMIN, PLATFORM_MEMBER, PAYMENTS_MEMBER, STRANGER = (
@@ -67,7 +67,7 @@ def outcomes_of(result) -> list[dict]:
 
 
 def export(instance, sprint_ids, recipients, formats=("csv", "pdf")):
-    (outcome,) = export_sprints(instance, sprint_ids, list(formats), tags={tags.DELIVER_TO: ",".join(recipients)})
+    (outcome,) = export_sprints(instance, sprint_ids, list(formats), tags={names.DELIVER_TO: ",".join(recipients)})
     assert outcome.success, outcome.error
     return outcome
 
@@ -238,6 +238,6 @@ def test_delivery_sensor_requests_one_delivery_per_tagged_export_run(environment
         request = evaluate(run.run_id)
         assert request.run_key == f"deliver:{run.run_id}"
         assert request.run_config["ops"]["deliver_exports"]["config"]["export_run_id"] == run.run_id
-        assert request.tags[tags.EXPORT_RUN] == run.run_id
+        assert request.tags[names.EXPORT_RUN] == run.run_id
         skipped = evaluate(untagged.run_id)
         assert "nothing to deliver" in skipped.skip_message

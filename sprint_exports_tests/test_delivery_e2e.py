@@ -26,7 +26,7 @@ import yaml
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
 
-from sprint_exports import tags
+from sprint_exports import names
 from sprint_exports.source.database import connect
 from sprint_exports.source.demo import seed_demo
 from sprint_exports.source.readers import list_sprints
@@ -185,21 +185,21 @@ def test_scheduled_export_is_emailed_once_to_each_recipient(tmp_path):
         with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
 
             def delivery_runs():
-                return instance.get_runs(RunsFilter(job_name="deliver_exports_job", tags={tags.EXPORT_RUN: first_run_id}))
+                return instance.get_runs(RunsFilter(job_name="deliver_exports_job", tags={names.EXPORT_RUN: first_run_id}))
 
             wait_for(
                 lambda: any(r.is_finished for r in delivery_runs()), 60, "the deliver_exports_job run to finish", interval=1
             )
             (delivery,) = delivery_runs()
             assert delivery.status == DagsterRunStatus.SUCCESS, f"deliver_exports_job run {delivery.run_id}: {delivery.status}"
-            assert delivery.tags.get(tags.SCHEDULE) == SCHEDULE_NAME
+            assert delivery.tags.get(names.SCHEDULE) == SCHEDULE_NAME
 
             export_run = instance.get_run_by_id(first_run_id)
             assert export_run is not None
             assert export_run.job_name == "export_sprints_job"
             assert export_run.status == DagsterRunStatus.SUCCESS
-            assert export_run.tags.get(tags.SCHEDULE) == SCHEDULE_NAME
-            assert export_run.tags.get(tags.DELIVER_TO) == ",".join(RECIPIENTS)
+            assert export_run.tags.get(names.SCHEDULE) == SCHEDULE_NAME
+            assert export_run.tags.get(names.DELIVER_TO) == ",".join(RECIPIENTS)
             assert export_run.tags.get("dagster/partition") == str(sprint["id"])
 
             recorded = {}
@@ -227,7 +227,7 @@ def test_scheduled_export_is_emailed_once_to_each_recipient(tmp_path):
             timings["sensor: export end->delivery created (s)"] = delivery_record.create_timestamp.timestamp() - export_record.end_time
             timings["delivery run create->end (s)"] = delivery_record.end_time - delivery_record.create_timestamp.timestamp()
             timings["export runs by the end"] = len(
-                instance.get_runs(RunsFilter(job_name="export_sprints_job", tags={tags.SCHEDULE: SCHEDULE_NAME}))
+                instance.get_runs(RunsFilter(job_name="export_sprints_job", tags={names.SCHEDULE: SCHEDULE_NAME}))
             )
     except BaseException:
         print(f"\n--- dagster dev log tail ({dev.log_path}) ---\n{dev.log_tail()}\n--- end of log tail ---")

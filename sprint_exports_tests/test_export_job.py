@@ -10,7 +10,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, instance_for_test
 
 from sprint_exports.definitions import defs
-from sprint_exports.runner import export_sprints
+from sprint_exports.instance.runner import export_sprints
 from sprint_exports.source.readers import UnknownSprintError
 
 EXPORT_ASSETS = {"sprint_csv": "csv", "sprint_xlsx": "xlsx", "sprint_pdf": "pdf"}

@@ -15,8 +15,8 @@ from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-from sprint_exports import tags
-from sprint_exports.runner import export_sprints
+from sprint_exports import names
+from sprint_exports.instance.runner import export_sprints
 from sprint_exports_tests.dagster_dev import REPO_ROOT, DagsterDev
 
 # The query the README documents under "History and downloads".
@@ -112,7 +112,7 @@ def test_launch_with_a_template_over_graphql(server):
     run_id = client.submit_job_execution(
         "export_sprints_job",
         run_config={"resources": {"report_template": {"config": {"name": "issue_list"}}}},
-        tags={"dagster/partition": "4", tags.REQUESTED_BY: "li.wei@example.com"},
+        tags={"dagster/partition": "4", names.REQUESTED_BY: "li.wei@example.com"},
     )
     assert wait_for_run(client, run_id) == "SUCCESS"
     data = graphql(server["dev"].url, HISTORY_QUERY, {"asset": ["sprint_xlsx"], "partitions": ["4"], "limit": 1})
@@ -123,7 +123,7 @@ def test_launch_with_a_template_over_graphql(server):
 def test_unauthorized_requester_over_graphql_fails_and_writes_nothing(server):
     client = DagsterGraphQLClient("127.0.0.1", port_number=server["dev"].port)
     run_id = client.submit_job_execution(
-        "export_sprints_job", tags={"dagster/partition": "5", tags.REQUESTED_BY: "li.wei@example.com"}
+        "export_sprints_job", tags={"dagster/partition": "5", names.REQUESTED_BY: "li.wei@example.com"}
     )
     assert wait_for_run(client, run_id) == "FAILURE"
     assert not (server["exports"] / "5").exists()

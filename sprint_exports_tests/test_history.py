@@ -13,12 +13,12 @@ import pytest
 from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
-from sprint_exports import tags
+from sprint_exports import names
 from sprint_exports.access import AccessPolicy
 from sprint_exports.definitions import defs
 from sprint_exports.delivery.ledger import DeliveryLedger
-from sprint_exports.history import DownloadRefused, HistoryFilter, download_export, export_history
-from sprint_exports.runner import export_sprints
+from sprint_exports.instance.history import DownloadRefused, HistoryFilter, download_export, export_history
+from sprint_exports.instance.runner import export_sprints
 from sprint_exports.source.database import connect
 from sprint_exports.source.readers import list_sprints
 from sprint_exports_tests.smtp_server import SmtpTestServer
@@ -39,13 +39,13 @@ def world(tmp_path_factory, demo_url):
     (base / "home").mkdir()
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(base / "home")))
     runs = {}
-    (runs["admin"],) = export_sprints(instance, [1], ["csv", "pdf"], tags={tags.REQUESTED_BY: "ana@example.com"})
+    (runs["admin"],) = export_sprints(instance, [1], ["csv", "pdf"], tags={names.REQUESTED_BY: "ana@example.com"})
     (runs["scheduled"],) = export_sprints(
         instance, [2], ["xlsx"], template="issue_list",
-        tags={tags.SCHEDULE: "payments_weekly", tags.DELIVER_TO: "zoe@example.com,li.wei@example.com"},
+        tags={names.SCHEDULE: "payments_weekly", names.DELIVER_TO: "zoe@example.com,li.wei@example.com"},
     )
-    (runs["short"],) = export_sprints(instance, [3], ["csv"], tags={tags.RETENTION_DAYS: "1"})
-    (runs["member"],) = export_sprints(instance, [4], ["csv"], tags={tags.REQUESTED_BY: "li.wei@example.com"})
+    (runs["short"],) = export_sprints(instance, [3], ["csv"], tags={names.RETENTION_DAYS: "1"})
+    (runs["member"],) = export_sprints(instance, [4], ["csv"], tags={names.REQUESTED_BY: "li.wei@example.com"})
     assert all(run.success for run in runs.values())
     server = SmtpTestServer(base, tls=False, auth=False).start()
     delivered = defs.resolve_job_def("deliver_exports_job").execute_in_process(
@@ -188,7 +188,7 @@ def test_cleanup_removes_exactly_the_expired_and_never_follows_symlinks(world, t
 
 
 def test_cleanup_refuses_a_folder_that_is_a_symlink(world, tmp_path):
-    (run,) = export_sprints(world["instance"], [5], ["csv"], tags={tags.RETENTION_DAYS: "1"})
+    (run,) = export_sprints(world["instance"], [5], ["csv"], tags={names.RETENTION_DAYS: "1"})
     folder = run.files[0].path.parent
     outside = tmp_path / "elsewhere"
     folder.rename(outside)

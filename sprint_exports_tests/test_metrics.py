@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from sprint_exports.metrics import compute_metrics
+from sprint_exports.report.metrics import compute_metrics
 from sprint_exports.source.extract import ISSUE_SCHEMA, MEMBER_SCHEMA, TEAM_SPRINT_SCHEMA, SprintExtract, SprintInfo, frame
 
 START, END = dt.date(2026, 3, 2), dt.date(2026, 3, 6)  # five days

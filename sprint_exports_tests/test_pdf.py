@@ -12,9 +12,10 @@ import pytest
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from sprint_exports.formats import pdf, pdf_table
-from sprint_exports.formats.pdf_fonts import FONT, register_fonts
-from sprint_exports.report import ISSUE_COLUMNS, SprintReport
+from sprint_exports.formats.pdf import document as pdf
+from sprint_exports.formats.pdf import table as pdf_table
+from sprint_exports.formats.pdf.fonts import FONT, register_fonts
+from sprint_exports.report.model import ISSUE_COLUMNS, SprintReport
 from sprint_exports.source.schema import ISSUE_STATUSES
 from sprint_exports.templates import Template, get_template
 

@@ -21,10 +21,10 @@ from dagster._core.instance.ref import InstanceRef
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from sprint_exports.jobs import SOURCE_LOAD_TAG
+from sprint_exports.names import SOURCE_LOAD_TAG
 from sprint_exports.source.database import connect
 from sprint_exports.source.readers import list_sprints
-from sprint_exports.store import sha256_of
+from sprint_exports.exports.store import sha256_of
 from sprint_exports_tests.conftest import POSTGRES_ADMIN_URL, require_postgres
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def teams_of(source_url: str) -> dict[int, tuple[int, str]]:
 @pytest.fixture(scope="module")
 def pg(request, tmp_path_factory):
     """The deploy instance on a fresh database, with one real export of sprints 1 and 2 as CSV."""
-    from sprint_exports.runner import export_sprints
+    from sprint_exports.instance.runner import export_sprints
 
     base = tmp_path_factory.mktemp("postgres_instance")
     with fresh_database("sprint_exports_instance") as url, pytest.MonkeyPatch.context() as patch:
@@ -124,7 +124,7 @@ def test_an_export_runs_and_is_stored_in_postgres(pg):
 
 
 def test_history_reads_exactly_those_exports(pg):
-    from sprint_exports.history import export_history
+    from sprint_exports.instance.history import export_history
 
     (outcome,) = pg["outcomes"]
     entries = export_history(pg["instance"], teams_of(pg["demo_url"]))
@@ -137,7 +137,7 @@ def test_history_reads_exactly_those_exports(pg):
 
 def test_a_sensor_tick_reads_and_plans_against_postgres(pg):
     from sprint_exports.definitions import defs
-    from sprint_exports.resources import TrackerDatabase
+    from sprint_exports.defs.common.resources import TrackerDatabase
 
     instance = pg["instance"]
     sensor = defs.resolve_sensor_def("sprint_partitions_sensor")
@@ -213,8 +213,8 @@ def test_the_source_pool_holds_an_export_until_a_slot_frees(pg):
     import threading
     import time
 
-    from sprint_exports.assets.extract import SOURCE_POOL
-    from sprint_exports.runner import export_sprints
+    from sprint_exports.names import SOURCE_POOL
+    from sprint_exports.instance.runner import export_sprints
 
     instance = pg["instance"]
     assert instance.get_concurrency_config().pool_config.default_pool_limit == 2

@@ -15,15 +15,15 @@ import polars as pl
 import pytest
 from dagster import instance_for_test
 
-from sprint_exports.assets.exports import ROW_PROGRESS_MIN, row_progress
+from sprint_exports.defs.exports.assets.files import ROW_PROGRESS_MIN, row_progress
 from sprint_exports.formats import csv as csv_format
 from sprint_exports.formats import get_format
-from sprint_exports.progress import Progress
-from sprint_exports.runner import export_sprints
+from sprint_exports.exports.progress import Progress
+from sprint_exports.instance.runner import export_sprints
 from sprint_exports.source.database import connect
 from sprint_exports.source.demo import seed_demo
 from sprint_exports.source.readers import read_sprints
-from sprint_exports.store import write_export
+from sprint_exports.exports.store import write_export
 from sprint_exports.templates import get_template
 
 ROWS = 50_000

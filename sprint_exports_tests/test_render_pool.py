@@ -9,8 +9,8 @@ import pytest
 
 from sprint_exports import settings
 from sprint_exports.formats import get_format
-from sprint_exports.render_pool import MIN_POOL_SPRINTS, ExportOptions, ExportTask, pool_size, write_exports
-from sprint_exports.store import sha256_of
+from sprint_exports.exports.render_pool import MIN_POOL_SPRINTS, ExportOptions, ExportTask, pool_size, write_exports
+from sprint_exports.exports.store import sha256_of
 
 CREATED = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)
 

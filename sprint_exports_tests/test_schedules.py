@@ -14,13 +14,13 @@ from dagster import Definitions, build_schedule_context, instance_for_test
 from dagster._utils.schedules import is_valid_cron_string, schedule_execution_time_iterator
 from sqlalchemy import create_engine, update
 
-from sprint_exports import tags
-from sprint_exports.assets import SPRINT_ASSETS
+from sprint_exports import names
+from sprint_exports.defs.exports.assets import SPRINT_ASSETS
 from sprint_exports.definitions import defs
-from sprint_exports.jobs import export_sprints_job
-from sprint_exports.resources import TrackerDatabase
-from sprint_exports.schedule_file import ScheduledExport, ScheduleFileError, load_schedule_file
-from sprint_exports.schedules import build_export_schedule
+from sprint_exports.defs.exports.jobs import export_sprints_job
+from sprint_exports.defs.common.resources import TrackerDatabase
+from sprint_exports.delivery.schedule_file import ScheduledExport, ScheduleFileError, check_against_tracker, load_schedule_file
+from sprint_exports.defs.delivery.schedules import build_export_schedule
 from sprint_exports.source import schema
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -35,7 +35,9 @@ TEMPLATES = ["sprint_summary", "issue_list", "metrics_only"]
 def load(tmp_path, *entries, teams=("Platform", "Payments", "Mobile"), users=("ana@example.com", "li.wei@example.com")):
     path = tmp_path / "export_schedules.yaml"
     path.write_text(yaml.safe_dump({"schedules": list(entries)}, allow_unicode=True), encoding="utf-8")
-    return load_schedule_file(path, templates=TEMPLATES, is_valid_cron=is_valid_cron_string, team_names=teams, user_emails=users)
+    schedules = load_schedule_file(path, templates=TEMPLATES, is_valid_cron=is_valid_cron_string)
+    check_against_tracker(schedules, path, teams, users)
+    return schedules
 
 
 def test_a_valid_file_loads(tmp_path):
@@ -106,9 +108,9 @@ def test_tick_launches_the_latest_completed_sprint_once_with_delivery_tags(track
         result = tick(ENTRY, when, instance)
         (request,) = result.run_requests
         assert request.partition_key == "19"  # Platform Sprint 7, the team's last completed sprint
-        assert request.tags[tags.SCHEDULE] == "platform_weekly"
-        assert request.tags[tags.DELIVER_TO] == "ana@example.com,li.wei@example.com"
-        assert request.tags[tags.SUBJECT] == "{team} — {sprint} report"
+        assert request.tags[names.SCHEDULE] == "platform_weekly"
+        assert request.tags[names.DELIVER_TO] == "ana@example.com,li.wei@example.com"
+        assert request.tags[names.SUBJECT] == "{team} — {sprint} report"
         assert request.run_config == {"resources": {"report_template": {"config": {"name": "sprint_summary"}}}}
         assert {key.to_user_string() for key in request.asset_selection} == {"sprint_extract", "sprint_metrics", "sprint_pdf", "sprint_xlsx"}
         assert "19" in instance.get_dynamic_partitions("sprints"), "the tick registered the partition it needs"

@@ -9,7 +9,7 @@ from dagster import build_sensor_context, instance_for_test
 from sqlalchemy import create_engine, update
 
 from sprint_exports.definitions import defs
-from sprint_exports.resources import TrackerDatabase
+from sprint_exports.defs.common.resources import TrackerDatabase
 from sprint_exports.source import schema
 
 

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from sprint_exports.formats import OutputFormat, get_format
-from sprint_exports.store import export_folder, slugify, write_export
+from sprint_exports.exports.store import export_folder, slugify, write_export
 
 CREATED = dt.datetime(2026, 11, 27, 8, 30, 5, tzinfo=dt.UTC)
 

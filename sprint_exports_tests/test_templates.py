@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sprint_exports.formats import FORMAT_NAMES, get_format
-from sprint_exports.report import ISSUE_COLUMNS
+from sprint_exports.report.model import ISSUE_COLUMNS
 from sprint_exports.templates import (
     TemplateError,
     builtin_templates,

@@ -18,10 +18,11 @@ from openpyxl.utils.datetime import from_excel
 from python_calamine import CalamineWorkbook
 
 from sprint_exports.formats import xlsx
-from sprint_exports.formats.cells import column_labels, issue_rows
-from sprint_exports.formats.xlsx_sheet import EXCEL_DAYS_BEFORE_UNIX_EPOCH, MICROSECONDS_PER_DAY, SheetColumn, rows_xml
-from sprint_exports.metrics import compute_metrics
-from sprint_exports.report import SprintReport, build_report
+from sprint_exports.formats.cells import column_labels
+from sprint_exports.report.issue_order import issue_rows
+from sprint_exports.formats.xlsx.sheet import EXCEL_DAYS_BEFORE_UNIX_EPOCH, MICROSECONDS_PER_DAY, SheetColumn, rows_xml
+from sprint_exports.report.metrics import compute_metrics
+from sprint_exports.report.model import SprintReport, build_report
 from sprint_exports.templates import Template, get_template
 
 ALL_SHEETS = ["Summary", "Issues", "Team", "Burndown", "Velocity"]

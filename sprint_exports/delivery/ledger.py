@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, Table, Text, create_engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from sprint_exports.delivery.statuses import FINAL_STATUSES, DeliveryStatus
 from sprint_exports.source.database import normalise_url
 
 metadata = MetaData()
@@ -32,7 +33,6 @@ deliveries = Table(
     Column("updated_at", DateTime, nullable=False),
 )
 
-FINAL = ("sent", "refused")
 
 
 @dataclass(frozen=True)
@@ -74,29 +74,29 @@ class DeliveryLedger:
         with self.engine.begin() as connection:
             try:
                 connection.execute(
-                    insert(deliveries).values(**key, status="sending", attempts=0, delivery_run_id=delivery_run_id, updated_at=now)
+                    insert(deliveries).values(**key, status=DeliveryStatus.SENDING, attempts=0, delivery_run_id=delivery_run_id, updated_at=now)
                 )
                 return Claim(granted=True)
             except IntegrityError:
                 pass
         existing = self.entry(export_run_id, sprint_id, recipient)
-        if existing is None or existing.status in FINAL:
+        if existing is None or existing.status in FINAL_STATUSES:
             return Claim(granted=False, existing=existing)
         holder_gone = existing.delivery_run_id == delivery_run_id or run_has_ended(existing.delivery_run_id)
-        if existing.status == "sending" and not holder_gone:
+        if existing.status == DeliveryStatus.SENDING and not holder_gone:
             return Claim(granted=False, existing=existing)  # another live run is sending it right now
         with self.engine.begin() as connection:
             taken = connection.execute(
                 update(deliveries)
                 .where(*(deliveries.c[name] == value for name, value in key.items()))
                 .where(deliveries.c.status == existing.status, deliveries.c.delivery_run_id == existing.delivery_run_id)
-                .values(status="sending", delivery_run_id=delivery_run_id, updated_at=now)
+                .values(status=DeliveryStatus.SENDING, delivery_run_id=delivery_run_id, updated_at=now)
             ).rowcount
         if taken == 1:
             return Claim(granted=True, existing=existing)
         return Claim(granted=False, existing=self.entry(export_run_id, sprint_id, recipient))
 
-    def record(self, export_run_id: str, sprint_id: int, recipient: str, status: str, reply: str, attempts: int) -> None:
+    def record(self, export_run_id: str, sprint_id: int, recipient: str, status: DeliveryStatus, reply: str, attempts: int) -> None:
         with self.engine.begin() as connection:
             connection.execute(
                 update(deliveries)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-import re
 import string
 import zipfile
 from collections.abc import Sequence
@@ -20,8 +19,9 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
-from sprint_exports.report import METRIC_LABELS
-from sprint_exports.store import human_size
+from sprint_exports.report.model import METRIC_LABELS
+from sprint_exports.exports.store import human_size
+from sprint_exports.text import one_line
 
 DEFAULT_SUBJECT = "{team} — {sprint} report"
 SUBJECT_FIELDS = ("team", "sprint", "sprint_id")
@@ -59,11 +59,6 @@ def check_subject_template(subject: str) -> None:
                 f"subject placeholder {{{name}}} is not allowed; allowed: "
                 + ", ".join(f"{{{n}}}" for n in SUBJECT_FIELDS)
             )
-
-
-def one_line(text: str) -> str:
-    """Header-safe text: every line break or control character becomes a space."""
-    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]+", " ", text).strip()
 
 
 def render_subject(subject: str, delivery: SprintDelivery) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal
 
+from sprint_exports.delivery.statuses import DeliveryStatus
+
 Security = Literal["none", "starttls", "ssl"]
 SECURITY_CHOICES = ("none", "starttls", "ssl")
 
@@ -48,7 +50,7 @@ class SmtpSettings:
 
 @dataclass(frozen=True)
 class SendOutcome:
-    status: Literal["sent", "refused", "failed"]
+    status: DeliveryStatus
     reply: str
     attempts: int
 
@@ -74,16 +76,16 @@ def send(
     for attempt in range(1, settings.max_attempts + 1):
         try:
             reply = _send_once(settings, message, recipient)
-            return SendOutcome("sent", reply, attempt)
+            return SendOutcome(DeliveryStatus.SENT, reply, attempt)
         except _Permanent as refusal:
-            return SendOutcome("refused", str(refusal), attempt)
+            return SendOutcome(DeliveryStatus.REFUSED, str(refusal), attempt)
         except _Transient as trouble:
             last_reply = str(trouble)
             if attempt < settings.max_attempts:
                 delay = settings.backoff_seconds * 2 ** (attempt - 1)
                 log(f"{recipient}: attempt {attempt} failed ({last_reply}); retrying in {delay:g} s")
                 sleep(delay)
-    return SendOutcome("failed", last_reply, settings.max_attempts)
+    return SendOutcome(DeliveryStatus.FAILED, last_reply, settings.max_attempts)
 
 
 def _send_once(settings: SmtpSettings, message: EmailMessage, recipient: str) -> str:

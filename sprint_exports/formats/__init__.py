@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sprint_exports.report import SprintReport
+from sprint_exports.report.model import SprintReport
 from sprint_exports.templates import Template
 
 OnRows = Callable[[int], None]  # called with how many rows were just written

@@ -18,8 +18,9 @@ import csv as csv_module
 from pathlib import Path
 
 from sprint_exports.formats import OnRows, progress_slice_rows
-from sprint_exports.formats.cells import column_labels, issue_rows, neutralise_text, neutralised
-from sprint_exports.report import DATETIME_FORMAT, SprintReport
+from sprint_exports.formats.cells import column_labels, neutralise_text, neutralised
+from sprint_exports.report.issue_order import issue_rows
+from sprint_exports.report.model import DATETIME_FORMAT, SprintReport
 from sprint_exports.templates import Template
 
 

@@ -13,6 +13,7 @@ so a million-issue sprint must never be held as a million rows.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import polars as pl
 from sqlalchemy import Connection, Engine, case, func, select
@@ -68,6 +69,24 @@ def list_sprints(engine: Engine) -> pl.DataFrame:
     )
     with engine.connect() as connection:
         return frame(connection.execute(query).all(), SPRINT_LIST_SCHEMA)
+
+
+class SprintTeam(NamedTuple):
+    team_id: int
+    team_name: str
+
+
+def sprint_teams(engine: Engine) -> dict[int, SprintTeam]:
+    """Every sprint's team: what access decisions, history and delivery look sprints up by."""
+    return {row[0]: SprintTeam(row[1], row[2]) for row in list_sprints(engine).select("id", "team_id", "team_name").iter_rows()}
+
+
+def team_and_user_names(engine: Engine) -> tuple[list[str], list[str]]:
+    """Every team name and user email: what schedule entries name."""
+    with engine.connect() as connection:
+        teams = list(connection.execute(select(t.teams.c.name)).scalars())
+        emails = list(connection.execute(select(t.users.c.email)).scalars())
+    return teams, emails
 
 
 def read_sprints(

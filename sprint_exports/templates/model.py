@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sprint_exports.report import ISSUE_COLUMNS
+from sprint_exports.report.model import ISSUE_COLUMNS
 
 GROUP_BY_CHOICES = ("none", "status", "assignee", "issue_type", "priority")
 ALL_ISSUE_COLUMNS = list(ISSUE_COLUMNS)

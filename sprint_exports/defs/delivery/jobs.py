@@ -1,0 +1,131 @@
+"""`deliver_exports_job`: emails an export run's files, once per recipient and sprint.
+
+The op reads what the export run produced from its materialization events and
+hands it to the send loop (`sprint_exports.delivery.send_loop`), which claims
+each message in the ledger, checks each recipient's access just before
+sending, and records every outcome; this run's metadata shows them all.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the op's type hints at definition time.
+
+from dagster import Config, DagsterInstance, Failure, MetadataValue, OpExecutionContext, in_process_executor, job, op
+from pydantic import Field
+
+from sprint_exports import names
+from sprint_exports.access import AccessPolicy
+from sprint_exports.defs.common.resources import TrackerDatabase
+from sprint_exports.defs.delivery.resources import DeliveryLedgerResource, SmtpResource
+from sprint_exports.delivery.message import DEFAULT_SUBJECT, ExportedAttachment, SprintDelivery
+from sprint_exports.delivery.send_loop import DeliveryOutcome, SendContext, deliver_all
+from sprint_exports.delivery.statuses import DeliveryStatus
+from sprint_exports.formats import MEDIA_TYPES
+from sprint_exports.instance.run_records import export_records, metrics_by_sprint
+from sprint_exports.source.readers import SprintTeam, sprint_teams
+
+
+class DeliverConfig(Config):
+    export_run_id: str = Field(description="The export_sprints_job run whose files to send.")
+    recipients: list[str] = Field(default_factory=list, description="Emails; empty: the run's deliver_to tag.")
+    subject: str = Field(default=DEFAULT_SUBJECT, description="Subject template: {team}, {sprint}, {sprint_id}.")
+
+
+def sprint_deliveries(instance: DagsterInstance, export_run_id: str, tracker: TrackerDatabase) -> list[SprintDelivery]:
+    """The export run's files grouped per sprint, with the team and metrics the message shows."""
+    records = export_records(instance, export_run_id)
+    if not records:
+        return []
+    metrics = metrics_by_sprint(instance, export_run_id)
+    teams = sprint_teams(tracker.engine())
+    deliveries = []
+    for sprint_id in sorted({record.sprint_id for record in records}):
+        files = [r for r in records if r.sprint_id == sprint_id]
+        team = teams.get(sprint_id, SprintTeam(-1, "unknown team"))
+        deliveries.append(
+            SprintDelivery(
+                export_run_id=export_run_id,
+                sprint_id=sprint_id,
+                sprint_name=files[0].sprint_name,
+                team_id=team.team_id,
+                team_name=team.team_name,
+                files=tuple(ExportedAttachment(r.path, MEDIA_TYPES[r.format], r.size_bytes, r.sha256) for r in files),
+                metrics=metrics.get(sprint_id, {}),
+            )
+        )
+    return deliveries
+
+
+@op(description="Send each recipient the export run's files, exactly once, if they may see the sprint.")
+def deliver_exports(
+    context: OpExecutionContext,
+    config: DeliverConfig,
+    smtp: SmtpResource,
+    tracker: TrackerDatabase,
+    delivery_ledger: DeliveryLedgerResource,
+) -> None:
+    instance = context.instance
+    export_run = instance.get_run_by_id(config.export_run_id)
+    if export_run is None:
+        raise Failure(f"No Dagster run with id {config.export_run_id!r}; give the id of an export_sprints_job run")
+    recipients = config.recipients or [
+        email.strip() for email in export_run.tags.get(names.DELIVER_TO, "").split(",") if email.strip()
+    ]
+    if not recipients:
+        raise Failure(f"Run {config.export_run_id} has no recipients: no `{names.DELIVER_TO}` tag and none in config")
+    deliveries = sprint_deliveries(instance, config.export_run_id, tracker)
+    if not deliveries:
+        raise Failure(f"Run {config.export_run_id} exported no files (status {export_run.status.value}); nothing to send")
+
+    def run_has_ended(run_id: str) -> bool:
+        run = instance.get_run_by_id(run_id)
+        return run is None or run.is_finished
+
+    send_context = SendContext(
+        export_run_id=config.export_run_id,
+        delivery_run_id=context.run_id,
+        smtp=smtp.settings(),
+        subject=config.subject,
+        attachment_limit=smtp.attachment_limit_bytes,
+        run_has_ended=run_has_ended,
+    )
+    outcomes: list[DeliveryOutcome] = []
+    ledger = delivery_ledger.open()
+    try:
+        deliver_all(
+            deliveries,
+            recipients,
+            policy=AccessPolicy.load(tracker.engine(), recipients),
+            ledger=ledger,
+            context=send_context,
+            on_outcome=outcomes.append,
+            log_info=context.log.info,
+            log_warning=context.log.warning,
+        )
+    finally:
+        ledger.dispose()
+        context.add_output_metadata(_outcome_metadata(outcomes))
+    failed = [o for o in outcomes if o.status == DeliveryStatus.FAILED]
+    if failed:
+        raise Failure(
+            f"{len(failed)} message(s) could not be delivered after retries; re-execute this run to retry them "
+            "(recipients already served are not sent again)",
+            metadata=_outcome_metadata(outcomes),
+        )
+
+
+def _outcome_metadata(outcomes: list[DeliveryOutcome]) -> dict:
+    table = ["| sprint | recipient | status | reply |", "| --- | --- | --- | --- |"]
+    table += [f"| {o.sprint} | {o.recipient} | {o.status} | {o.reply.replace('|', '/')} |" for o in outcomes]
+    statuses = [o.status for o in outcomes]
+    return {
+        "outcomes": MetadataValue.json([{**o.as_dict(), "status": str(o.status)} for o in outcomes]),
+        "summary": MetadataValue.md("\n".join(table)),
+        **{status.value: statuses.count(status) for status in (DeliveryStatus.SENT, DeliveryStatus.REFUSED, DeliveryStatus.FAILED)},
+    }
+
+
+@job(
+    description="Email an export run's files to its recipients (exactly once each).",
+    executor_def=in_process_executor,  # one small step: a worker process would cost ~3 s
+)
+def deliver_exports_job() -> None:
+    deliver_exports()

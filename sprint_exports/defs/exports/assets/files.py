@@ -1,0 +1,126 @@
+"""`sprint_csv`, `sprint_xlsx`, `sprint_pdf`: the report files, one asset per format.
+
+Each writes its own files through the export store (on worker processes for
+a bulk run, see `render_pool`) and records each file as an
+AssetMaterialization of its sprint's partition the moment it is written; the
+per-sprint metadata (path, size, hash, template, expiry) is what the UI,
+history and delivery read.
+A sprint of more than 10,000 issues also logs, at least every tenth of its
+rows, how many are written, how fast, and the ETA: the run view shows these
+lines live.
+"""
+
+import datetime as dt
+from collections.abc import Callable
+
+from dagster import AssetExecutionContext, AssetMaterialization, AssetsDefinition, Failure, MetadataValue
+
+from sprint_exports import names, settings
+from sprint_exports.names import EXPORT_ASSET_NAMES
+from sprint_exports.defs.exports.assets.common import sprint_asset
+from sprint_exports.defs.exports.assets.metrics import metrics_markdown
+from sprint_exports.formats import OnRows, get_format
+from sprint_exports.report.metrics import SprintMetrics
+from sprint_exports.exports.progress import Progress
+from sprint_exports.defs.common.access_check import RequesterCheck
+from sprint_exports.report.model import SprintReport, build_report
+from sprint_exports.defs.exports.resources import ExportStore
+from sprint_exports.source.extract import SprintExtract
+from sprint_exports.exports.render_pool import ExportOptions, ExportTask, write_exports
+from sprint_exports.exports.store import ExportFile, export_folder
+from sprint_exports.defs.exports.template_config import ReportTemplate
+
+# A sprint with more issues than this logs its rows' progress while each file is written.
+ROW_PROGRESS_MIN = 10_000
+
+
+def export_metadata(export: ExportFile) -> dict:
+    """The contract's metadata keys for one exported file."""
+    return {
+        "path": MetadataValue.path(str(export.path)),
+        "size_bytes": export.size_bytes,
+        "row_count": export.row_count,
+        "sha256": export.sha256,
+        "template": export.template,
+        "expires_at": export.expires_at.isoformat(),
+        "format": export.format,
+        "sprint": export.sprint_name,
+    }
+
+
+def run_started_at(context: AssetExecutionContext) -> dt.datetime:
+    """The run's creation time, so every format of one run lands in the same folder."""
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    created = record.create_timestamp if record else dt.datetime.now(dt.UTC)
+    return created if created.tzinfo else created.replace(tzinfo=dt.UTC)
+
+
+def row_progress(report: SprintReport, format_name: str, log: Callable[[str], None]) -> OnRows | None:
+    """For a sprint of more than ROW_PROGRESS_MIN issues, a renderer's `on_rows` that logs
+    "k of N rows written to <format>" with rate and ETA at least every tenth; None otherwise."""
+    rows = report.issues.height
+    if rows <= ROW_PROGRESS_MIN:
+        return None
+    return Progress(rows, f"rows written to {format_name}", log).advance
+
+
+def retention_days(context: AssetExecutionContext, export_store: ExportStore) -> int:
+    """The run's `sprint_exports/retention_days` tag (a schedule's override), else the store's setting."""
+    raw = context.run.tags.get(names.RETENTION_DAYS)
+    if raw is None:
+        return export_store.retention()
+    try:
+        return settings.check_retention_days(raw, f"Run tag {names.RETENTION_DAYS}")
+    except ValueError as error:
+        raise Failure(str(error)) from None
+
+
+def build_export_asset(format_name: str) -> AssetsDefinition:
+    # No Output: each file is recorded by its own AssetMaterialization as soon as it is written,
+    # so a long backfill shows sprints arriving, and a failure keeps the files already recorded.
+    @sprint_asset(name=EXPORT_ASSET_NAMES[format_name], output_required=False)
+    def export_asset(
+        context: AssetExecutionContext,
+        export_store: ExportStore,
+        report_template: ReportTemplate,
+        access_check: RequesterCheck,
+        sprint_extract: dict[str, SprintExtract],
+        sprint_metrics: dict[str, SprintMetrics],
+    ):  # yields AssetMaterialization; a return annotation would declare an output type
+        created_at = run_started_at(context)
+        options = ExportOptions(
+            template=report_template.resolve(),
+            output_format=get_format(format_name),
+            created_at=created_at,
+            retention_days=retention_days(context, export_store),
+        )
+        root, keys = export_store.root(), list(sprint_extract)
+        tasks = []
+        for key in keys:
+            report = build_report(sprint_extract[key], sprint_metrics[key])
+            tasks.append(ExportTask(report, export_folder(root, report.sprint.id, created_at, context.run.run_id)))
+        progress = Progress(len(tasks), f"sprints exported as {format_name}", context.log.info)
+        exports = write_exports(
+            tasks,
+            options,
+            processes=export_store.processes(),
+            row_progress=lambda report: row_progress(report, format_name, context.log.info),
+            on_pool=lambda workers: context.log.info(
+                f"Rendering {len(tasks)} sprints as {format_name} on {workers} worker processes"
+            ),
+        )
+        for key, export in zip(keys, exports):
+            yield AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=key,
+                metadata={**export_metadata(export), "preview": MetadataValue.md(metrics_markdown(sprint_metrics[key]))},
+            )
+            progress.advance()
+
+    export_asset.__doc__ = f"The sprint report as {format_name.upper()} files, shaped by the run's template."
+    return export_asset
+
+
+sprint_csv = build_export_asset("csv")
+sprint_xlsx = build_export_asset("xlsx")
+sprint_pdf = build_export_asset("pdf")

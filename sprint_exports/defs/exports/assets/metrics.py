@@ -1,0 +1,28 @@
+"""`sprint_metrics`: the contract metrics of each sprint, shown in the UI as a table."""
+
+from dagster import AssetExecutionContext, MetadataValue
+
+from sprint_exports.defs.exports.assets.common import add_partition_metadata, sprint_asset
+from sprint_exports.defs.common.access_check import RequesterCheck
+from sprint_exports.report.metrics import SprintMetrics, compute_metrics
+from sprint_exports.report.model import METRIC_LABELS
+from sprint_exports.source.extract import SprintExtract
+
+
+@sprint_asset(io_manager_key="sprint_io_manager")
+def sprint_metrics(
+    context: AssetExecutionContext, access_check: RequesterCheck, sprint_extract: dict[str, SprintExtract]
+) -> dict[str, SprintMetrics]:
+    """Velocity, completion, capacity, counts per status, average velocity and the daily burndown."""
+    results: dict[str, SprintMetrics] = {}
+    for key, extract in sprint_extract.items():
+        metrics = compute_metrics(extract)
+        results[key] = metrics
+        add_partition_metadata(context, key, {**metrics.scalars(), "preview": MetadataValue.md(metrics_markdown(metrics))})
+    return results
+
+
+def metrics_markdown(metrics: SprintMetrics) -> str:
+    lines = ["| metric | value |", "| --- | --- |"]
+    lines += [f"| {METRIC_LABELS.get(name, name)} | {value:g} |" for name, value in metrics.scalars().items()]
+    return "\n".join(lines)

@@ -1,0 +1,125 @@
+"""The export store: where files go, written so that no reader ever sees half a file.
+
+Layout: `<exports dir>/<sprint id>/<UTC timestamp>-<run id prefix>/<slug>.<ext>`.
+Every export gets a new folder, so history stays downloadable until it
+expires. A renderer writes to a hidden temporary name in that folder; only a
+complete file is renamed into place (rename is atomic within a filesystem).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sprint_exports.formats import OnRows, OutputFormat
+from sprint_exports.report.model import SprintReport
+from sprint_exports.templates import Template
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    sprint_id: int
+    sprint_name: str
+    format: str
+    path: Path
+    size_bytes: int
+    row_count: int
+    sha256: str
+    template: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+    def as_dict(self) -> dict:
+        record = asdict(self)
+        record.update(path=str(self.path), created_at=self.created_at.isoformat(), expires_at=self.expires_at.isoformat())
+        return record
+
+
+def slugify(text: str, fallback: str) -> str:
+    """A file-name-safe ASCII slug; tracker text never decides a path on its own."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
+    return slug or fallback
+
+
+def export_folder(root: Path, sprint_id: int, created_at: dt.datetime, run_id: str) -> Path:
+    stamp = created_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_prefix = re.sub(r"[^0-9a-zA-Z]", "", run_id)[:8] or "local"
+    folder = (root / str(int(sprint_id)) / f"{stamp}-{run_prefix}").resolve()
+    if not folder.is_relative_to(root.resolve()):
+        raise ValueError(f"Export folder {folder} would fall outside the exports directory {root}")
+    return folder
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_export(
+    report: SprintReport,
+    template: Template,
+    output_format: OutputFormat,
+    folder: Path,
+    *,
+    created_at: dt.datetime,
+    retention_days: int,
+    on_rows: OnRows | None = None,
+) -> ExportFile:
+    """Render one format of one sprint into `folder`, atomically, and describe the file.
+
+    `on_rows` goes to the renderer, which calls it with each slice of rows it writes.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{slugify(report.sprint.name, f'sprint-{report.sprint.id}')}.{output_format.extension}"
+    final = folder / name
+    temporary = folder / f".{name}.{os.getpid()}.partial"
+    try:
+        if on_rows is None:  # a plain three-argument renderer works too when nobody asks for progress
+            row_count = output_format.render(report, template, temporary)
+        else:
+            row_count = output_format.render(report, template, temporary, on_rows=on_rows)
+        size = temporary.stat().st_size
+        digest = sha256_of(temporary)
+        temporary.replace(final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        _remove_if_empty(folder)
+        raise
+    return ExportFile(
+        sprint_id=report.sprint.id,
+        sprint_name=report.sprint.name,
+        format=output_format.name,
+        path=final,
+        size_bytes=size,
+        row_count=row_count,
+        sha256=digest,
+        template=template.name,
+        created_at=created_at,
+        expires_at=created_at + dt.timedelta(days=retention_days),
+    )
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+        folder.parent.rmdir()
+    except OSError:
+        pass  # not empty: other formats of this export are already there
+
+
+def human_size(size: float) -> str:
+    """1536 -> '1.5 KB': sizes as people read them in tables and emails."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

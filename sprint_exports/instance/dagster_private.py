@@ -1,0 +1,53 @@
+"""Every use of Dagster's private API, in this one module, each with the public API it stands in for.
+
+Dagster is pinned to 1.13.27 in pyproject.toml; an upgrade must re-check each
+item below. `sprint_exports_tests/test_dagster_private.py` exercises all of
+them, so a change in Dagster fails there first, by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext
+
+# No public constants for the tags Dagster itself puts on partitioned runs. We read them to know
+# which sprints a run covers and set the range pair to launch one run over many partitions
+# (what a single-run backfill does).
+from dagster._core.storage.tags import (  # noqa: F401 (re-exported)
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
+
+# No public cron helpers: Dagster validates `cron_schedule` only when a ScheduleDefinition is
+# built (too late to name the file and entry), and gives a schedule no "previous tick" time.
+from dagster._utils.schedules import get_latest_completed_cron_tick, is_valid_cron_string
+
+
+def is_valid_cron(cron: str) -> bool:
+    """Whether Dagster's scheduler accepts `cron` (five fields, its own aliases)."""
+    return bool(is_valid_cron_string(cron))
+
+
+def previous_cron_tick(cron: str, before: dt.datetime, timezone: str) -> dt.datetime | None:
+    """The latest tick of `cron` (in `timezone`) strictly before `before`."""
+    return get_latest_completed_cron_tick(cron, before - dt.timedelta(seconds=1), timezone)
+
+
+def add_partition_metadata(context: AssetExecutionContext, partition_key: str, metadata: Mapping[str, Any]) -> None:
+    """`context.add_asset_metadata(metadata, partition_key=...)` without its per-call key check.
+
+    Public API missing: a way to add per-partition metadata for keys the
+    caller already took from `context.partition_keys`. Dagster checks every
+    call's key against the run's range by reading all dynamic partition keys
+    from the instance (three queries, each on a new connection): 15-20 ms a
+    call, and a 1,000-sprint run makes 2,000 calls. We add the metadata where
+    `add_asset_metadata` itself puts it.
+    """
+    step = context.op_execution_context._step_execution_context  # noqa: SLF001 - see docstring
+    step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(  # noqa: SLF001
+        asset_key=context.asset_key, partition_key=partition_key, metadata=metadata
+    )
