@@ -13,6 +13,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/sprint-exports demo
 
 test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
