@@ -86,10 +86,10 @@ def test_each_recipient_gets_their_sprints_once_with_exact_files(environment):
             messages = server.messages
             received = sorted((m["To"], m["Subject"]) for m in messages)
             assert received == sorted([
-                (ADMIN, "Platform — Platform Sprint 1 report"),
-                (ADMIN, "Payments — Payments Sprint 1 report"),
-                (PLATFORM_MEMBER, "Platform — Platform Sprint 1 report"),
-                (PAYMENTS_MEMBER, "Payments — Payments Sprint 1 report"),
+                (ADMIN, "Platform Sprint 1 report"),
+                (ADMIN, "Payments Sprint 1 report"),
+                (PLATFORM_MEMBER, "Platform Sprint 1 report"),
+                (PAYMENTS_MEMBER, "Payments Sprint 1 report"),
             ])
             for mail_from, rcpt_tos in server.handler.envelopes:
                 assert mail_from == "reports@example.com" and len(rcpt_tos) == 1, "nobody sees the others' addresses"

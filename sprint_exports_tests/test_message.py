@@ -10,6 +10,7 @@ import zipfile
 import pytest
 
 from sprint_exports.delivery.message import ExportedAttachment, SprintDelivery, build_message, render_subject
+from sprint_exports.report.model import MetricsSummary
 
 
 def delivery(tmp_path, sizes=(1000, 2000), sprint_name="Sprint 1", team="Platform", compressible=False) -> SprintDelivery:
@@ -20,7 +21,11 @@ def delivery(tmp_path, sizes=(1000, 2000), sprint_name="Sprint 1", team="Platfor
         path.write_bytes(payload)
         media = "text/csv" if index == 0 else "application/pdf"
         files.append(ExportedAttachment(path, media, size, hashlib.sha256(payload).hexdigest()))
-    return SprintDelivery("run-1", 1, sprint_name, 1, team, tuple(files), {"planned_points": 10, "completion_rate": 50.0})
+    summary = MetricsSummary(
+        rows=(("planned_points", "Planned points", "10"), ("completion_rate", "Completion rate (%)", "50.0")),
+        notes=(), burndown=(("2026-11-02", 10, 10.0), ("2026-11-03", 5, 0.0)),
+    )
+    return SprintDelivery("run-1", 1, sprint_name, 1, team, tuple(files), summary)
 
 
 def test_tracker_text_cannot_inject_headers(tmp_path):

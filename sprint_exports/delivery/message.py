@@ -19,11 +19,13 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
-from sprint_exports.report.model import METRIC_LABELS
+from sprint_exports.delivery.burndown_image import burndown_png
+from sprint_exports.report.model import MetricsSummary
 from sprint_exports.exports.store import human_size
 from sprint_exports.text import one_line
 
 DEFAULT_SUBJECT = "{team} — {sprint} report"
+SUBJECT_WITHOUT_TEAM = "{sprint} report"
 SUBJECT_FIELDS = ("team", "sprint", "sprint_id")
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 BODY_METRICS = ("planned_points", "completed_points", "completion_rate", "average_velocity", "issue_count")
@@ -48,7 +50,7 @@ class SprintDelivery:
     team_id: int
     team_name: str
     files: tuple[ExportedAttachment, ...]
-    metrics: dict[str, float] = field(default_factory=dict)
+    summary: MetricsSummary | None = None  # the metrics as the export run's files show them
 
 
 def check_subject_template(subject: str) -> None:
@@ -63,6 +65,8 @@ def check_subject_template(subject: str) -> None:
 
 def render_subject(subject: str, delivery: SprintDelivery) -> str:
     check_subject_template(subject)
+    if subject == DEFAULT_SUBJECT and delivery.team_name.casefold() in delivery.sprint_name.casefold():
+        subject = SUBJECT_WITHOUT_TEAM  # "Platform — Platform Sprint 7 report" says the team twice
     filled = subject.format(team=delivery.team_name, sprint=delivery.sprint_name, sprint_id=delivery.sprint_id)
     return one_line(filled)[:250]
 
@@ -89,7 +93,12 @@ def build_message(
     message["Date"] = formatdate(usegmt=True)
     attachments, note = _attachments(delivery, attachment_limit)
     message.set_content(_plain_body(delivery, note))
-    message.add_alternative(_html_body(delivery, note), subtype="html")
+    chart = burndown_png(delivery.summary.burndown) if delivery.summary else None
+    chart_id = f"burndown-{message_id(delivery, recipient)[1:33]}@sprint-exports"
+    message.add_alternative(_html_body(delivery, note, chart_id if chart else None), subtype="html")
+    if chart:
+        html_part = message.get_payload()[1]
+        html_part.add_related(chart, maintype="image", subtype="png", cid=f"<{chart_id}>", disposition="inline", filename="burndown.png")
     for name, media_type, payload in attachments:
         maintype, subtype = media_type.split("/", 1)
         message.add_attachment(payload, maintype=maintype, subtype=subtype, filename=name)
@@ -125,29 +134,34 @@ def _zip(files: Sequence[ExportedAttachment]) -> bytes:
 
 
 def _metric_lines(delivery: SprintDelivery) -> list[tuple[str, str]]:
-    return [
-        (METRIC_LABELS.get(name, name), f"{delivery.metrics[name]:g}")
-        for name in BODY_METRICS
-        if name in delivery.metrics
-    ]
+    """The headline metrics, labelled and rounded exactly as in the export's files."""
+    rows = delivery.summary.rows if delivery.summary else ()
+    return [(label, text) for name, label, text in rows if name in BODY_METRICS]
+
+
+def _notes(delivery: SprintDelivery) -> tuple[str, ...]:
+    return delivery.summary.notes if delivery.summary else ()
 
 
 def _plain_body(delivery: SprintDelivery, note: str) -> str:
     lines = [f"{delivery.sprint_name} ({delivery.team_name})", ""]
     lines += [f"{label}: {value}" for label, value in _metric_lines(delivery)]
+    lines += [f"{note}." for note in _notes(delivery)]
     lines += ["", "Files:"]
     lines += [f"- {f.path.name} ({human_size(f.size_bytes)}, sha256 {f.sha256[:12]}…)" for f in delivery.files]
     lines += ["", note, "", f"Exported by Dagster run {delivery.export_run_id}."]
     return "\n".join(lines) + "\n"
 
 
-def _html_body(delivery: SprintDelivery, note: str) -> str:
+def _html_body(delivery: SprintDelivery, note: str, chart_id: str | None) -> str:
     e = html.escape
     metrics = "".join(f"<tr><th align='left'>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in _metric_lines(delivery))
+    notes = "".join(f"<p style='color:#57606a'>{e(text)}.</p>" for text in _notes(delivery))
+    chart = f"<p><img src='cid:{e(chart_id)}' alt='Burndown chart' width='560' height='240'></p>" if chart_id else ""
     files = "".join(f"<li>{e(f.path.name)} ({e(human_size(f.size_bytes))})</li>" for f in delivery.files)
     return (
         f"<html><body><h2>{e(delivery.sprint_name)} ({e(delivery.team_name)})</h2>"
-        f"<table>{metrics}</table><h3>Files</h3><ul>{files}</ul>"
+        f"<table>{metrics}</table>{chart}{notes}<h3>Files</h3><ul>{files}</ul>"
         f"<p>{e(note)}</p><p style='color:#57606a'>Exported by Dagster run {e(delivery.export_run_id)}.</p>"
         "</body></html>"
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance
 
 from sprint_exports.names import FORMAT_OF_ASSET, METRICS_ASSET
+from sprint_exports.report.model import MetricsSummary
 from sprint_exports.formats import FORMAT_NAMES
 from sprint_exports.exports.store import ExportFile
 
@@ -62,13 +63,12 @@ def export_records(instance: DagsterInstance, run_id: str) -> list[ExportRecord]
     return sorted(found, key=lambda record: (record.sprint_id, order[record.format]))
 
 
-def metrics_by_sprint(instance: DagsterInstance, run_id: str) -> dict[int, dict[str, float]]:
-    """The numeric metrics each sprint's `sprint_metrics` materialization recorded in this run."""
-    metrics = {}
+def summaries_by_sprint(instance: DagsterInstance, run_id: str) -> dict[int, MetricsSummary]:
+    """Each sprint's metrics as its `sprint_metrics` materialization in this run recorded them for readers."""
+    summaries = {}
     for _, materialization in _materializations(instance, run_id):
-        if materialization.asset_key.to_user_string() != METRICS_ASSET:
+        entry = materialization.metadata.get("summary")
+        if materialization.asset_key.to_user_string() != METRICS_ASSET or entry is None:
             continue
-        metrics[int(materialization.partition)] = {
-            key: entry.value for key, entry in materialization.metadata.items() if isinstance(entry.value, int | float)
-        }
-    return metrics
+        summaries[int(materialization.partition)] = MetricsSummary.from_json(entry.value)
+    return summaries

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import polars as pl
 
@@ -16,6 +17,15 @@ from sprint_exports.source.schema import ISSUE_STATUSES
 
 AVERAGE_VELOCITY_WINDOW = 3
 VELOCITY_CHART_SPRINTS = 6
+
+# Rates and averages are shown, everywhere, with this many decimals.
+DECIMALS = 1
+
+
+class PointsCount(NamedTuple):
+    issues: int
+    points: int
+
 
 BURNDOWN_SCHEMA: dict[str, pl.DataType] = {
     "day": pl.Date(),
@@ -36,15 +46,22 @@ class SprintMetrics:
     average_velocity: float
     burndown: pl.DataFrame = field(repr=False)
     velocity_history: pl.DataFrame = field(repr=False)
+    # How many completed sprints `average_velocity` averages, and whether this sprint is one of them.
+    average_velocity_sprints: int = 0
+    average_includes_sprint: bool = False
+    # Done issues the burndown never counts (the contract): resolved after the end date, or never.
+    done_after_end: PointsCount = field(default_factory=lambda: PointsCount(0, 0))
+    done_without_resolution: PointsCount = field(default_factory=lambda: PointsCount(0, 0))
 
     def scalars(self) -> dict[str, int | float]:
-        """The single-number metrics, in the order reports show them."""
+        """The single-number metrics, in the order reports show them, rounded as every report shows them
+        (one decimal for rates and averages), so the PDF, XLSX, CSV, UI and mail agree to the digit."""
         numbers: dict[str, int | float] = {
             "planned_points": self.planned_points,
             "completed_points": self.completed_points,
             "velocity": self.velocity,
-            "completion_rate": self.completion_rate,
-            "average_velocity": self.average_velocity,
+            "completion_rate": round(self.completion_rate, DECIMALS),
+            "average_velocity": round(self.average_velocity, DECIMALS),
             "capacity_hours": self.capacity_hours,
             "issue_count": self.issue_count,
         }
@@ -69,6 +86,7 @@ def compute_metrics(extract: SprintExtract) -> SprintMetrics:
     counts = dict(issues.group_by("status").len().iter_rows())
     status_counts = {status: int(counts.get(status, 0)) for status in ISSUE_STATUSES}
     history = velocity_history(extract.team_sprints, extract.sprint, limit=None)
+    averaged = history.tail(AVERAGE_VELOCITY_WINDOW)
     return SprintMetrics(
         planned_points=planned,
         completed_points=completed,
@@ -80,7 +98,28 @@ def compute_metrics(extract: SprintExtract) -> SprintMetrics:
         average_velocity=average_velocity(history),
         burndown=burndown(issues, extract.sprint.start_date, extract.sprint.end_date, planned),
         velocity_history=history.tail(VELOCITY_CHART_SPRINTS),
+        average_velocity_sprints=averaged.height,
+        average_includes_sprint=extract.sprint.id in averaged["id"].to_list(),
+        **unburned_done(issues, extract.sprint.end_date),
     )
+
+
+def unburned_done(issues: pl.DataFrame, end: dt.date | None) -> dict[str, PointsCount]:
+    """Done issues the burndown cannot count: resolved after the end date, and without a resolution date.
+
+    They are why a burndown can end above `planned - completed`; reports say so.
+    """
+    done = issues.filter(pl.col("status") == "Done")
+    undated = done.filter(pl.col("resolved_at").is_null())
+    late = done.filter(pl.col("resolved_at").dt.date() > end) if end is not None else done.clear()
+    return {
+        "done_after_end": _points_count(late),
+        "done_without_resolution": _points_count(undated),
+    }
+
+
+def _points_count(issues: pl.DataFrame) -> PointsCount:
+    return PointsCount(issues.height, int(issues["story_points"].fill_null(0).sum()))
 
 
 def completion_rate(planned: int, completed: int) -> float:

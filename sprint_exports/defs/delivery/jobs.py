@@ -19,7 +19,7 @@ from sprint_exports.delivery.message import DEFAULT_SUBJECT, ExportedAttachment,
 from sprint_exports.delivery.send_loop import DeliveryOutcome, SendContext, deliver_all
 from sprint_exports.delivery.statuses import DeliveryStatus
 from sprint_exports.formats import MEDIA_TYPES
-from sprint_exports.instance.run_records import export_records, metrics_by_sprint
+from sprint_exports.instance.run_records import export_records, summaries_by_sprint
 from sprint_exports.source.readers import SprintTeam, sprint_teams
 
 
@@ -34,7 +34,7 @@ def sprint_deliveries(instance: DagsterInstance, export_run_id: str, tracker: Tr
     records = export_records(instance, export_run_id)
     if not records:
         return []
-    metrics = metrics_by_sprint(instance, export_run_id)
+    summaries = summaries_by_sprint(instance, export_run_id)
     teams = sprint_teams(tracker.engine())
     deliveries = []
     for sprint_id in sorted({record.sprint_id for record in records}):
@@ -48,7 +48,7 @@ def sprint_deliveries(instance: DagsterInstance, export_run_id: str, tracker: Tr
                 team_id=team.team_id,
                 team_name=team.team_name,
                 files=tuple(ExportedAttachment(r.path, MEDIA_TYPES[r.format], r.size_bytes, r.sha256) for r in files),
-                metrics=metrics.get(sprint_id, {}),
+                summary=summaries.get(sprint_id),
             )
         )
     return deliveries

@@ -45,7 +45,7 @@ from sprint_exports.formats.pdf.charts import burndown_chart, velocity_chart
 from sprint_exports.formats.pdf.fonts import FONT, FONT_BOLD, register_fonts
 from sprint_exports.formats.pdf.style import GRID_COLOUR, HEADER_FILL, TEXT_COLOUR, ZEBRA_FILL
 from sprint_exports.formats.pdf.table import issue_table
-from sprint_exports.report.model import SprintReport
+from sprint_exports.report.model import SprintReport, display_number
 from sprint_exports.templates import Template
 from sprint_exports.text import one_line
 
@@ -113,8 +113,9 @@ def _story(
     if fields.basic_info:
         blocks.append([_heading("Sprint"), _key_value_table(report.facts(), [24 * mm, 116 * mm])])
     if fields.metrics:
-        metrics = [(label, _number(value)) for label, value in report.metric_rows()]
-        blocks.append([_heading("Metrics"), _key_value_table(metrics, [48 * mm, 24 * mm])])
+        metrics = [(label, display_number(value)) for label, value in report.metric_rows()]
+        notes = [_paragraph(f"{note}.", NOTE_STYLE) for note in report.burndown_notes()]
+        blocks.append([_heading("Metrics"), _key_value_table(metrics, [64 * mm, 24 * mm]), *notes])
     story += _side_by_side(blocks, gap=10 * mm, width=frame_width, max_height=frame_height / 2)
     if fields.metrics and template.format_options.include_charts:
         story += _charts(report)
@@ -143,10 +144,6 @@ def _heading(text: str) -> Paragraph:
 
 def _section_heading(text: str) -> list[Flowable]:
     return [CondPageBreak(SECTION_START_HEIGHT), _heading(text)]
-
-
-def _number(value: int | float) -> str:
-    return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
 def _key_value_table(rows: Sequence[tuple[str, str]], widths: list[float]) -> Table:
@@ -224,8 +221,11 @@ def _charts(report: SprintReport) -> list[Flowable]:
     velocity = velocity_chart(report.metrics.velocity_history, report.sprint.id, width, height)
     if burndown is None and velocity is None:
         return [_paragraph("No charts: nothing to plot for this sprint yet.", NOTE_STYLE)]
+    notes = report.burndown_notes()
+    if burndown is not None and notes:  # annotate: why the line ends above planned - completed
+        burndown = [burndown, _paragraph("Not burned down (no resolution date within the sprint): " + "; ".join(notes) + ".", NOTE_STYLE)]
     cells = [
-        burndown or _paragraph("Burndown: the sprint has no dates or no story points to plot.", NOTE_STYLE),
+        burndown or _paragraph(report.burndown_absence() or "No burndown to plot.", NOTE_STYLE),
         velocity or _paragraph("Velocity history: the team has no completed sprints yet.", NOTE_STYLE),
     ]
     table = Table([cells], colWidths=[width + 8 * mm, width], hAlign="LEFT")

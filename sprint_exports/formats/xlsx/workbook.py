@@ -181,9 +181,15 @@ def write_summary(sheet: Worksheet, report: SprintReport, template: Template, st
             row += 1
         row += 1
     if template.fields.metrics:
-        for label, number in report.metric_rows():
+        for label, value in report.metric_rows():
             sheet.write_string(row, 0, label, styles.header)
-            sheet.write_number(row, 1, number)
+            if isinstance(value, str):  # "nothing planned": never a formula, never a number
+                sheet.write_string(row, 1, value)
+            else:
+                sheet.write_number(row, 1, value)
+            row += 1
+        for note in report.burndown_notes():  # why the burndown ends above planned - completed
+            sheet.write_string(row, 0, note)
             row += 1
 
 

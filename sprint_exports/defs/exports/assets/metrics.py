@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, MetadataValue
 from sprint_exports.defs.exports.assets.common import add_partition_metadata, sprint_asset
 from sprint_exports.defs.common.access_check import RequesterCheck
 from sprint_exports.report.metrics import SprintMetrics, compute_metrics
-from sprint_exports.report.model import METRIC_LABELS
+from sprint_exports.report.model import metrics_summary
 from sprint_exports.source.extract import SprintExtract
 
 
@@ -18,11 +18,15 @@ def sprint_metrics(
     for key, extract in sprint_extract.items():
         metrics = compute_metrics(extract)
         results[key] = metrics
-        add_partition_metadata(context, key, {**metrics.scalars(), "preview": MetadataValue.md(metrics_markdown(metrics))})
+        summary = metrics_summary(metrics)
+        add_partition_metadata(
+            context,
+            key,
+            {**metrics.scalars(), "preview": MetadataValue.md(summary.markdown()), "summary": MetadataValue.json(summary.as_json())},
+        )
     return results
 
 
 def metrics_markdown(metrics: SprintMetrics) -> str:
-    lines = ["| metric | value |", "| --- | --- |"]
-    lines += [f"| {METRIC_LABELS.get(name, name)} | {value:g} |" for name, value in metrics.scalars().items()]
-    return "\n".join(lines)
+    """The metrics preview the UI shows, the same rows and rounding as every file."""
+    return metrics_summary(metrics).markdown()
