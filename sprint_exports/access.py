@@ -13,7 +13,7 @@ decision, so someone who left a team loses access at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
@@ -85,3 +85,20 @@ class AccessPolicy:
         if team_id in person.team_ids:
             return Decision(True, f"{email} is a member of {team}")
         return Decision(False, f"{email} is not a member of {team} and not an admin")
+
+    def refusals(self, email: str, team_of_sprint: Mapping[int, int], sprint_ids: Iterable[int]) -> dict[int, str]:
+        """Sprint id -> why `email` may not export it, for each of `sprint_ids` refused (sprints the
+        tracker does not have are left to the caller, which names them as unknown)."""
+        decisions = {sprint_id: self.decide(email, team_of_sprint[sprint_id]) for sprint_id in sprint_ids if sprint_id in team_of_sprint}
+        return {sprint_id: decision.reason for sprint_id, decision in decisions.items() if not decision.allowed}
+
+
+class AccessRefused(PermissionError):
+    """An export someone may not have: names every refused sprint and why."""
+
+    def __init__(self, email: str, refusals: Mapping[int, str]):
+        self.email, self.refusals = email, dict(refusals)
+        listed = "; ".join(f"sprint {sprint_id}: {reason}" for sprint_id, reason in sorted(self.refusals.items()))
+        super().__init__(
+            f"Export refused for {email}: {listed}. Admins may export every sprint; other users only their teams' sprints."
+        )

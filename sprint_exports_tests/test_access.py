@@ -6,7 +6,7 @@ import pytest
 from dagster import instance_for_test
 
 from sprint_exports import names
-from sprint_exports.access import AccessPolicy
+from sprint_exports.access import AccessPolicy, AccessRefused
 from sprint_exports.instance.runner import export_sprints
 from sprint_exports.source.database import connect
 
@@ -52,7 +52,7 @@ def test_export_runs_are_refused_before_any_file(who, allowed, demo_url, tmp_pat
     monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
     monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
     with instance_for_test() as instance:
-        (outcome,) = export_sprints(instance, [1], ["csv"], tags={names.REQUESTED_BY: PEOPLE[who]})
+        (outcome,) = export_sprints(instance, [1], ["csv"], tags={names.REQUESTED_BY: PEOPLE[who]}, check_access_first=False)
         assert outcome.success is allowed
         if allowed:
             assert (tmp_path / "exports" / "1").is_dir()
@@ -67,8 +67,43 @@ def test_a_range_run_is_refused_if_any_sprint_is_off_limits(demo_url, tmp_path, 
     monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
     monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
     with instance_for_test() as instance:
-        (outcome,) = export_sprints(instance, [1, 2, 3], ["csv"], tags={names.REQUESTED_BY: PEOPLE["platform"]})
+        (outcome,) = export_sprints(
+            instance, [1, 2, 3], ["csv"], tags={names.REQUESTED_BY: PEOPLE["platform"]}, check_access_first=False
+        )
         assert not outcome.success
         assert "sprint 2: li.wei@example.com is not a member of Payments" in outcome.error
         assert "sprint 3: li.wei@example.com is not a member of Mobile" in outcome.error
         assert not (tmp_path / "exports").exists()
+
+
+def test_the_command_line_decides_every_sprint_before_any_run(demo_url, tmp_path, monkeypatch):
+    """Sprints 1 and 4 are Platform's, 2 is Payments': nothing is exported, and only sprint 2 is named."""
+    monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
+    monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
+    with instance_for_test() as instance:
+        with pytest.raises(AccessRefused) as refused:
+            export_sprints(instance, [1, 2, 4], ["csv"], tags={names.REQUESTED_BY: PEOPLE["platform"]})
+        assert refused.value.refusals == {2: "li.wei@example.com is not a member of Payments and not an admin"}
+        assert "sprint 1" not in str(refused.value) and "sprint 4" not in str(refused.value)
+        assert instance.get_runs() == [], "no run started"
+        assert not (tmp_path / "exports").exists(), "nothing written"
+
+
+def test_export_as_cli_refuses_naming_the_sprints_and_exports_nothing(demo_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "SPRINT_SOURCE_URL": demo_url, "SPRINT_EXPORTS_DIR": str(tmp_path / "exports"),
+           "DAGSTER_HOME": str(tmp_path / "home")}
+    (tmp_path / "home").mkdir()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "sprint-exports"), "export", "--sprint", "4", "--sprint", "6", "--sprint", "5",
+         "--formats", "csv", "--as", PEOPLE["platform"]],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Export refused for li.wei@example.com: sprint 5: li.wei@example.com is not a member of Payments" in done.stderr
+    assert "sprint 6: li.wei@example.com is not a member of Mobile" in done.stderr and "sprint 4:" not in done.stderr
+    assert not (tmp_path / "exports").exists() and "Exporting" not in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import hashlib
 
 import pytest
@@ -41,12 +42,34 @@ def test_a_failing_renderer_leaves_nothing_behind(make_report, default_template,
     [
         ("Platform Sprint 3", "platform-sprint-3"),
         ("../../etc/passwd", "etc-passwd"),
-        ("Спринт 🚀", "sprint-9"),
-        ("Zoë's \"big\" sprint / Q1", "zoe-s-big-sprint-q1"),
+        ("Спринт 🚀", "спринт"),
+        ("スプリント 7", "スプリント-7"),
+        ("مرحلة ١", "مرحلة-١"),
+        ("प्रगति स्प्रिंट", "प्रगति-स्प्रिंट"),
+        ("Zoë's \"big\" sprint / Q1", "zoë-s-big-sprint-q1"),
+        ("🚀 . . .", "sprint-9"),
+        ("CON", "con-sprint"),
+        ("com7", "com7-sprint"),
+        ("LPT1 ", "lpt1-sprint"),
+        ("nul.csv", "nul-csv"),
+        ("C:\\Windows\\system32", "c-windows-system32"),
     ],
 )
 def test_slugs_never_leave_the_folder(name, slug):
     assert slugify(name, "sprint-9") == slug
+
+
+@pytest.mark.parametrize("name", ["Ω" * 300, "日本" * 200, "a" * 1000, "ก" * 300 + "\u0e34" * 300])
+def test_file_names_fit_255_bytes_even_while_being_written(name, make_report, default_template, tmp_path):
+    import dataclasses
+
+    report = make_report(3)
+    report = dataclasses.replace(report, sprint=dataclasses.replace(report.sprint, name=name))
+    export = write_export(report, default_template, get_format("xlsx"), tmp_path, created_at=CREATED, retention_days=30)
+    assert len(export.path.name.encode("utf-8")) <= 255
+    assert len(f".{export.path.name}.{2**22}.partial".encode("utf-8")) <= 255, "the temporary name fits too"
+    assert export.path.name == unicodedata.normalize("NFC", export.path.name)
+    assert not export.path.stem.endswith((".", " "))
 
 
 def test_run_id_cannot_steer_the_folder(tmp_path):

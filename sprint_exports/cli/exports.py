@@ -67,6 +67,7 @@ def demo_command() -> None:
 def _export(
     sprint_ids: list[int] | None, formats_text: str, template_name: str | None = None, requested_by: str | None = None
 ) -> None:
+    from sprint_exports.access import AccessRefused
     from sprint_exports.instance.runner import export_sprints, parse_formats
     from sprint_exports.source.database import SourceUnavailableError
     from sprint_exports.source.readers import UnknownSprintError
@@ -94,7 +95,7 @@ def _export(
         outcomes = export_sprints(
             instance, sprint_ids, formats, on_progress=show_progress, template=template_name, tags=run_tags
         )
-    except (SourceUnavailableError, UnknownSprintError, ValueError) as error:
+    except (SourceUnavailableError, UnknownSprintError, AccessRefused, ValueError) as error:
         fail(str(error), 2)
     finally:
         if bar is not None:

@@ -40,11 +40,30 @@ class ExportFile:
         return record
 
 
+# Names Windows reserves for devices, with or without an extension (CON, CON.csv, com1.pdf ...).
+WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))})
+# A slug's budget: 80 characters, and bytes enough that `.<slug>.<ext>.<pid>.partial` fits 255 bytes.
+SLUG_MAX_CHARS = 80
+SLUG_MAX_BYTES = 200
+
+
 def slugify(text: str, fallback: str) -> str:
-    """A file-name-safe ASCII slug; tracker text never decides a path on its own."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80].strip("-")
-    return slug or fallback
+    """A file-name-safe slug that keeps every script readable: `Спринт 7` -> `спринт-7`.
+
+    Tracker text never decides a path on its own: only letters, digits and the
+    marks that belong to them (NFC, lower case) survive, everything else
+    becomes `-`. The result is never a Windows device name, never ends in a dot
+    or space, and fits SLUG_MAX_BYTES of UTF-8.
+    """
+    characters = [ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else "-" for ch in unicodedata.normalize("NFC", text).lower()]
+    slug = re.sub(r"-+", "-", "".join(characters)).strip("-")
+    slug = unicodedata.normalize("NFC", slug)[:SLUG_MAX_CHARS]
+    while len(slug.encode("utf-8")) > SLUG_MAX_BYTES:
+        slug = slug[:-1]
+    slug = slug.strip("-")
+    if not slug or not (slug[0].isalnum()):
+        return fallback
+    return f"{slug}-sprint" if slug in WINDOWS_RESERVED else slug
 
 
 def export_folder(root: Path, sprint_id: int, created_at: dt.datetime, run_id: str) -> Path:

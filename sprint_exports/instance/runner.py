@@ -18,9 +18,10 @@ from dagster import DagsterInstance
 from sprint_exports.defs.exports.run_plan import export_selection, plan_runs, template_run_config
 from sprint_exports.formats import FORMAT_NAMES
 from sprint_exports.instance.run_records import ExportRecord, count_materializations, export_records
-from sprint_exports.names import EXPORT_JOB
+from sprint_exports.access import AccessPolicy, AccessRefused
+from sprint_exports.names import EXPORT_JOB, REQUESTED_BY
 from sprint_exports.source.database import connect
-from sprint_exports.source.readers import UnknownSprintError, list_sprints
+from sprint_exports.source.readers import UnknownSprintError, list_sprints, sprint_teams
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -49,8 +50,14 @@ def export_sprints(
     on_progress: ProgressCallback | None = None,
     tags: dict[str, str] | None = None,
     template: str | None = None,
+    check_access_first: bool = True,
 ) -> list[RunOutcome]:
-    """Export `sprint_ids` (None: every sprint) in as few runs as the partition order allows."""
+    """Export `sprint_ids` (None: every sprint) in as few runs as the partition order allows.
+
+    With a `requested_by` tag, every sprint's access is decided before any run
+    starts (`check_access_first=False` leaves it to each run's own check, the
+    one launches from the UI and GraphQL meet).
+    """
     from sprint_exports.definitions import defs  # definition load is the slow part; only when running
 
     engine = connect()
@@ -64,6 +71,9 @@ def export_sprints(
         raise UnknownSprintError(f"Sprint id(s) {', '.join(map(str, unknown))} not found in the tracker database")
     if not wanted:
         return []
+    requested_by = (tags or {}).get(REQUESTED_BY, "").strip()
+    if requested_by and check_access_first:
+        check_access(requested_by, wanted)
     planned = plan_runs(instance, wanted, source_ids)
     job = defs.resolve_job_def(EXPORT_JOB)
     selection = export_selection(formats)
@@ -97,6 +107,24 @@ def export_sprints(
         if not result.success:
             break
     return outcomes
+
+
+def check_access(email: str, sprint_ids: Sequence[int]) -> None:
+    """Refuse the whole export, naming every refused sprint, before any run starts.
+
+    Each run checks again when it starts; this check is what keeps a refused
+    sprint from stopping an export part-way, or its permitted neighbour in a
+    shared run from being refused with it.
+    """
+    engine = connect()
+    try:
+        policy = AccessPolicy.load(engine, [email])
+        teams = sprint_teams(engine)
+    finally:
+        engine.dispose()
+    refusals = policy.refusals(email, {sprint_id: team.team_id for sprint_id, team in teams.items()}, sprint_ids)
+    if refusals:
+        raise AccessRefused(email, refusals)
 
 
 def _run_with_progress(instance, run_id, execute, done_before, total, on_progress):

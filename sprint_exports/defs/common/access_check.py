@@ -12,7 +12,7 @@ from __future__ import annotations
 from dagster import ConfigurableResource, Failure, InitResourceContext
 
 from sprint_exports import names, settings
-from sprint_exports.access import AccessPolicy
+from sprint_exports.access import AccessPolicy, AccessRefused
 from sprint_exports.defs.exports.partitions import sprint_id_of
 from sprint_exports.defs.exports.run_plan import run_partition_keys
 from sprint_exports.source.database import connect
@@ -34,10 +34,6 @@ class RequesterCheck(ConfigurableResource):
             teams = sprint_teams(engine)
         finally:
             engine.dispose()
-        decisions = {sprint_id: policy.decide(email, teams[sprint_id].team_id) for sprint_id in sprint_ids if sprint_id in teams}
-        refusals = [f"sprint {sprint_id}: {decision.reason}" for sprint_id, decision in decisions.items() if not decision.allowed]
+        refusals = policy.refusals(email, {sprint_id: team.team_id for sprint_id, team in teams.items()}, sprint_ids)
         if refusals:
-            raise Failure(
-                f"Export refused for {email} ({names.REQUESTED_BY}): " + "; ".join(refusals)
-                + ". Admins may export every sprint; other users only their teams' sprints."
-            )
+            raise Failure(str(AccessRefused(email, refusals)).replace(f"for {email}:", f"for {email} ({names.REQUESTED_BY}):", 1))
