@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select
 
 from sprint_exports.source import schema as t
+from sprint_exports.source.readers import sprint_teams
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,13 @@ class AccessPolicy:
         tracker does not have are left to the caller, which names them as unknown)."""
         decisions = {sprint_id: self.decide(email, team_of_sprint[sprint_id]) for sprint_id in sprint_ids if sprint_id in team_of_sprint}
         return {sprint_id: decision.reason for sprint_id, decision in decisions.items() if not decision.allowed}
+
+
+def export_refusals(engine: Engine, email: str, sprint_ids: Iterable[int]) -> dict[int, str]:
+    """Sprint id -> why `email` may not export it, read from the tracker now (every door's one question)."""
+    policy = AccessPolicy.load(engine, [email])
+    teams = {sprint_id: team.team_id for sprint_id, team in sprint_teams(engine).items()}
+    return policy.refusals(email, teams, sprint_ids)
 
 
 class AccessRefused(PermissionError):

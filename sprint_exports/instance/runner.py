@@ -18,10 +18,10 @@ from dagster import DagsterInstance
 from sprint_exports.defs.exports.run_plan import export_selection, plan_runs, template_run_config
 from sprint_exports.formats import FORMAT_NAMES
 from sprint_exports.instance.run_records import ExportRecord, count_materializations, export_records
-from sprint_exports.access import AccessPolicy, AccessRefused
+from sprint_exports.access import AccessRefused, export_refusals
 from sprint_exports.names import EXPORT_JOB, REQUESTED_BY
 from sprint_exports.source.database import connect
-from sprint_exports.source.readers import UnknownSprintError, list_sprints, sprint_teams
+from sprint_exports.source.readers import UnknownSprintError, list_sprints
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -118,11 +118,9 @@ def check_access(email: str, sprint_ids: Sequence[int]) -> None:
     """
     engine = connect()
     try:
-        policy = AccessPolicy.load(engine, [email])
-        teams = sprint_teams(engine)
+        refusals = export_refusals(engine, email, sprint_ids)
     finally:
         engine.dispose()
-    refusals = policy.refusals(email, {sprint_id: team.team_id for sprint_id, team in teams.items()}, sprint_ids)
     if refusals:
         raise AccessRefused(email, refusals)
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 from dagster import ConfigurableResource, Failure, InitResourceContext
 
 from sprint_exports import names, settings
-from sprint_exports.access import AccessPolicy, AccessRefused
+from sprint_exports.access import AccessRefused, export_refusals
 from sprint_exports.defs.exports.partitions import sprint_id_of
 from sprint_exports.defs.exports.run_plan import run_partition_keys
 from sprint_exports.source.database import connect
-from sprint_exports.source.readers import sprint_teams
 
 
 class RequesterCheck(ConfigurableResource):
@@ -30,10 +29,8 @@ class RequesterCheck(ConfigurableResource):
         sprint_ids = [sprint_id_of(key) for key in run_partition_keys(context.instance, run.tags)]
         engine = connect(settings.source_url())
         try:
-            policy = AccessPolicy.load(engine, [email])
-            teams = sprint_teams(engine)
+            refusals = export_refusals(engine, email, sprint_ids)
         finally:
             engine.dispose()
-        refusals = policy.refusals(email, {sprint_id: team.team_id for sprint_id, team in teams.items()}, sprint_ids)
         if refusals:
             raise Failure(str(AccessRefused(email, refusals)).replace(f"for {email}:", f"for {email} ({names.REQUESTED_BY}):", 1))
