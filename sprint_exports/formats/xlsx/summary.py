@@ -35,7 +35,7 @@ def write_summary(sheet: Worksheet, report: SprintReport, template: Template, st
         sheet.write_string(row, 0, label, styles.header)
         if isinstance(value, dt.date):
             sheet.write_datetime(row, 1, value, styles.date)
-        else:
+        elif value:  # an unknown fact is a blank cell, not an empty string
             sheet.write_string(row, 1, value, styles.wrapped)
         row += 1
     if facts:
