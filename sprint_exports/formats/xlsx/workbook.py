@@ -17,10 +17,11 @@ Why it looks the way it does:
 - The Issues table holds the issues and nothing else, so it sums, sorts,
   filters and pivots as data; a grouped template's subtotals are a table on
   the Groups sheet (`groups`), and its grouped order is the rows' order.
-- A cell is never a formula: the other sheets' text goes through
+- Text is never a formula: the other sheets' text goes through
   `write_string` with xlsxwriter's formula/URL/number guessing off, and the
   issue rows hold inline strings. Summaries such as `=SUM(A1:A9)` are kept
-  exactly as written, without the CSV quote prefix.
+  exactly as written, without the CSV quote prefix. The only formulas are
+  our own: the Groups totals row's SUBTOTALs.
 - Datetimes are Excel serial numbers with a date format, so they sort and
   filter as dates.
 - Files are byte-for-byte reproducible: the creation date comes from the
