@@ -42,7 +42,7 @@ def written(report, template_name: str, format_name: str, folder) -> str:
 
 
 def test_every_reader_sees_the_same_rounded_numbers_and_labels(report, tmp_path):
-    label = "Average velocity (this and the 2 completed before)"
+    label = "Average velocity (this and 2 before)"
     notes = ["Done after the sprint ended: 37 issues, 206 points", "Done without a resolution date: 8 issues, 30 points"]
 
     with open(written(report, "metrics_only", "csv", tmp_path / "csv"), encoding="utf-8-sig", newline="") as handle:

@@ -178,7 +178,9 @@ def test_issue_header_is_bold_frozen_and_filtered(awkward_report, default_templa
     assert all(cell.font.b for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
     last_column = openpyxl.utils.get_column_letter(len(default_template.columns))
-    assert sheet.auto_filter.ref == f"A1:{last_column}{awkward_report.issues.height + 1}"
+    # The filter is the Excel table's own (a sheet filter over a table is an error in Excel).
+    assert sheet.auto_filter.ref is None
+    assert sheet.tables["IssueTable"].autoFilter.ref == f"A1:{last_column}{awkward_report.issues.height + 1}"
     assert sheet.column_dimensions["B"].width == pytest.approx(48, abs=1)
 
 
@@ -294,25 +296,27 @@ def test_awkward_text_is_kept_or_truncated_never_corrupting_the_file(awkward_rep
     assert summaries[4] == "  padded  "
 
 
-def test_grouped_issues_have_headings_and_story_point_subtotals(make_report, tmp_path):
-    from sprint_exports.templates import get_template
-
+def test_grouped_issues_are_sorted_rows_with_subtotals_on_their_own_sheet(make_report, tmp_path):
+    """Grouping is the rows' order plus a Groups sheet: no heading or subtotal row inside the issue table."""
     template = get_template("sprint_summary")  # grouped by status
     report = make_report(4)
-    rows = sheet_rows(render(report, template, tmp_path), "Issues")
-    assert rows[0][0] == "Status"
-    headings = [(index, row[0]) for index, row in enumerate(rows) if str(row[0]).startswith("Status: ")]
-    subtotals = [(index, row) for index, row in enumerate(rows) if str(row[0]).startswith("Subtotal ")]
-    statuses = [text.split(": ")[1].split(" (")[0] for _, text in headings]
-    assert statuses == [s for s in ["To Do", "In Progress", "In Review", "Done"] if s in set(report.issues["status"])]
-    points_column = rows[0].index("Story points")
-    for (start, heading), (end, subtotal), status in zip(headings, subtotals, statuses):
+    path = render(report, template, tmp_path)
+    header, *rows = sheet_rows(path, "Issues")
+    assert header[0] == "Status"
+    assert len(rows) == report.issues.height
+    statuses = [s for s in ["To Do", "In Progress", "In Review", "Done"] if s in set(report.issues["status"])]
+    runs = [status for index, status in enumerate(row[0] for row in rows) if index == 0 or rows[index - 1][0] != status]
+    assert runs == statuses  # each group one run, in workflow order
+    groups_header, *groups = sheet_rows(path, "Groups")
+    assert groups_header == ("Status", "Issues", "Story points")
+    *per_group, totals = groups
+    assert [row[0] for row in per_group] == statuses
+    for status, count, points in per_group:
         group = report.issues.filter(pl.col("status") == status)
-        assert f"({group.height} issues)" in heading
-        assert end - start - 1 == group.height
-        assert {row[0] for row in rows[start + 1 : end]} == {status}
-        assert subtotal[points_column] == group["story_points"].fill_null(0).sum()
-    assert len(rows) == 1 + report.issues.height + 2 * len(statuses)
+        assert (count, points) == (group.height, group["story_points"].fill_null(0).sum())
+    assert totals[0] == "Total" and totals[1:] == ("=SUBTOTAL(109,GroupTable[Issues])", "=SUBTOTAL(109,GroupTable[Story points])")
+    cached = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Groups").to_python()[-1]
+    assert cached == ["Total", report.issues.height, report.metrics.planned_points]
 
 
 # --- The issue rows are XML written by our own code (xlsx_sheet): what xlsxwriter used to guarantee. ---
@@ -450,8 +454,8 @@ def test_serials_read_back_as_xlsxwriters_would(tmp_path):
         assert abs(from_excel(value) - moment) <= dt.timedelta(microseconds=500)
 
 
-def test_group_rows_are_styled_even_without_other_sheets(awkward_report, tmp_path):
-    """Group, subtotal and date formats are used by no cell xlsxwriter writes here: they must still be in styles.xml."""
+def test_groups_by_assignee_keep_awkward_names_and_count_blanks(awkward_report, tmp_path):
+    """The date format is used by no cell xlsxwriter writes here: it must still be in styles.xml."""
     template = Template.model_validate(
         {
             "name": "by_assignee",
@@ -462,32 +466,17 @@ def test_group_rows_are_styled_even_without_other_sheets(awkward_report, tmp_pat
     names = ["R&D <ops>", None, "R&D <ops>", "Zoë", None]
     report = with_issues(awkward_report, len(names), assignee=names, story_points=[1, 2, None, 8, 3])
     path = render(report, template, tmp_path)
-    sheet = openpyxl.load_workbook(path)["Issues"]
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Issues", "Groups"]
+    sheet = workbook["Issues"]
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    points = values[0].index("Story points")
-    assert [row[0] for row in values] == [
-        "Assignee",
-        "Assignee: R&D <ops> (2 issues)",
-        "R&D <ops>",
-        "R&D <ops>",
-        "Subtotal R&D <ops>: 1 story points",
-        "Assignee: Zoë (1 issues)",
-        "Zoë",
-        "Subtotal Zoë: 8 story points",
-        "Assignee: (none) (2 issues)",
-        None,
-        None,
-        "Subtotal (none): 5 story points",
-    ]
-    heading, subtotal = sheet["A2"], sheet["A5"]
-    assert heading.font.b and heading.fill.fgColor.rgb.endswith("DDE7F3")
-    assert subtotal.font.b and subtotal.font.i and subtotal.border.top.style == "thin"
-    subtotal_points = sheet.cell(row=5, column=points + 1)
-    assert subtotal_points.value == 1 and subtotal_points.data_type == "n" and subtotal_points.font.i
-    assert sheet.cell(row=3, column=points + 1).font.i is False  # issue rows keep the plain style
+    assert [row[0] for row in values] == ["Assignee", "R&D <ops>", "R&D <ops>", "Zoë", None, None]
+    assert sum(row[values[0].index("Story points")] or 0 for row in values[1:]) == 14
     created = sheet.cell(row=3, column=values[0].index("Created") + 1)
     assert isinstance(created.value, dt.datetime) and created.number_format == "yyyy-mm-dd hh:mm"
-    assert sheet.auto_filter.ref == f"A1:J{len(values)}"
+    assert sheet.tables["IssueTable"].ref == f"A1:J{len(values)}"
+    groups = [row[:3] for row in workbook["Groups"].iter_rows(min_row=2, max_row=4, values_only=True)]
+    assert groups == [("R&D <ops>", 2, 1), ("Zoë", 1, 8), ("(none)", 2, 5)]
 
 
 @pytest.fixture(scope="module")
@@ -505,24 +494,18 @@ def large_xlsx(large_report, tmp_path_factory) -> tuple[Path, list[int]]:
 
 
 def expected_grouped_rows(report: SprintReport, template: Template) -> list[list]:
-    """The Issues sheet worked out independently: per status, a heading, its issues, a subtotal."""
+    """The Issues sheet worked out independently: the header, then per status in workflow order, its issues."""
     rows = issue_rows(report, template)
-    labels = column_labels(template)
-    expected = [labels]
-    for (status,), part in rows.partition_by("status", maintain_order=True, as_dict=True).items():
-        points = int(part["story_points"].fill_null(0).sum())
-        expected.append([f"Status: {status} ({part.height} issues)"] + [None] * (len(labels) - 1))
-        expected.extend(list(row) for row in part.iter_rows())
-        subtotal = [f"Subtotal {status}: {points} story points"] + [None] * (len(labels) - 1)
-        subtotal[labels.index("Story points")] = points
-        expected.append(subtotal)
+    expected = [column_labels(template)]
+    for status in ["To Do", "In Progress", "In Review", "Done"]:
+        expected.extend(list(row) for row in rows.filter(pl.col("status") == status).iter_rows())
     return expected
 
 
 def test_large_grouped_table_reads_back_cell_for_cell(large_report, large_xlsx):
     path, calls = large_xlsx
     expected = expected_grouped_rows(large_report, get_template("sprint_summary"))
-    assert len(expected) == 1 + LARGE_ROWS + 2 * 4
+    assert len(expected) == 1 + LARGE_ROWS
     workbook = openpyxl.load_workbook(path, read_only=True)
     sheet = workbook["Issues"]
     assert sheet.calculate_dimension() == f"A1:J{len(expected)}"

@@ -114,9 +114,9 @@ def average_velocity_label(metrics: SprintMetrics) -> str:
     """Which sprints the average is of: the team's last three completed ones, this one included when completed."""
     count, included = metrics.average_velocity_sprints, metrics.average_includes_sprint
     if count == 0:
-        return "Average velocity (no completed sprints yet)"
+        return "Average velocity (none completed yet)"
     if included:
-        return "Average velocity (this sprint only)" if count == 1 else f"Average velocity (this and the {count - 1} completed before)"
+        return "Average velocity (this sprint only)" if count == 1 else f"Average velocity (this and {count - 1} before)"
     return f"Average velocity (last {count} completed)"
 
 

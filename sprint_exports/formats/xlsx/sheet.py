@@ -41,7 +41,7 @@ import functools
 import itertools
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +61,6 @@ ROW_TAGS_BOUND = 32
 CELL_TAGS_BOUND = 128
 ESCAPE_GROWTH = 7  # "\x01" -> "_x0001_"
 ROW_NUMBER = "__xlsx_row"  # the 1-based sheet row of each frame row, added while rendering
-ROW_STYLE = "__xlsx_style"  # optional frame column: the xf index styling every cell of its row
 
 CellKind = Literal["text", "integer", "datetime"]
 
@@ -124,12 +123,9 @@ def escape_underscores(text: str) -> str:
 
 
 def cell_xml(column: SheetColumn, index: int) -> pl.Expr:
-    """The `<c>` element of each value in `column` (null where the value is null).
-
-    Its style is the row's (ROW_STYLE) if the row has one, else the column's.
-    """
+    """The `<c>` element of each value in `column` (null where the value is null), in the column's style."""
     start = f'<c r="{xl_col_to_name(index)}'
-    style = pl.col(ROW_STYLE).fill_null(pl.lit("" if column.style is None else f' s="{column.style}"'))
+    style = pl.lit("" if column.style is None else f' s="{column.style}"')
     value, row = pl.col(column.name), pl.col(ROW_NUMBER)
     if column.kind == "text":
         text = xml_text(value)
@@ -155,31 +151,25 @@ def rows_expr(columns: tuple[SheetColumn, ...]) -> pl.Expr:
 
 
 def rows_xml(frame: pl.DataFrame, columns: Sequence[SheetColumn], first_row: int) -> bytes:
-    """`frame`'s rows as consecutive `<row>` elements, the first numbered `first_row` (1-based).
-
-    A frame column ROW_STYLE, where not null, is the xf index of every cell of its row.
-    """
+    """`frame`'s rows as consecutive `<row>` elements, the first numbered `first_row` (1-based)."""
     if frame.is_empty():
         return b""
-    row_style = pl.format(' s="{}"', pl.col(ROW_STYLE)) if ROW_STYLE in frame.columns else pl.lit(None, pl.String)
     frame = frame.with_columns(
         *prepared_text(frame, [column.name for column in columns if column.kind == "text"]),
         pl.int_range(first_row, first_row + frame.height).cast(pl.String).alias(ROW_NUMBER),
-        row_style.alias(ROW_STYLE),
     )
     return frame.select(rows_expr(tuple(columns))).item()
 
 
 def xml_size_bound(frame: pl.DataFrame, columns: Sequence[SheetColumn], rows: int) -> int:
-    """At most how many bytes of XML `rows` rows of `frame`'s text take, with labels copied from it.
+    """At most how many bytes of XML `rows` rows of `frame`'s text take.
 
-    Every row is counted with all its cells' tags; the text three times over
-    (a grouped table repeats a group's value in its heading and subtotal) and
-    as if every byte were escaped.
+    Every row is counted with all its cells' tags, and the text as if every
+    byte were escaped.
     """
     text = [column.name for column in columns if column.kind == "text"]
     text_bytes = frame.select(pl.sum_horizontal(pl.col(text).str.len_bytes().sum())).item() if text else 0
-    return rows * (ROW_TAGS_BOUND + CELL_TAGS_BOUND * len(columns)) + 3 * ESCAPE_GROWTH * (text_bytes or 0)
+    return rows * (ROW_TAGS_BOUND + CELL_TAGS_BOUND * len(columns)) + ESCAPE_GROWTH * (text_bytes or 0)
 
 
 def cell_range(last_row: int, last_column: int) -> str:
@@ -190,19 +180,31 @@ def cell_range(last_row: int, last_column: int) -> str:
 
 
 def splice_rows(
-    workbook: BinaryIO, path: Path, part: str, dimension: str, rows: Iterable[bytes], size_hint: int = 0
+    workbook: BinaryIO,
+    path: Path,
+    part: str,
+    dimension: str,
+    rows: Iterable[bytes],
+    size_hint: int = 0,
+    table_ranges: Mapping[str, str] | None = None,
 ) -> None:
     """Copy the xlsx `workbook` to `path`, appending `rows` to the sheet data of worksheet `part`.
 
-    The worksheet's `<dimension>` becomes `dimension`. Every member is copied in
-    order, so the result differs from `workbook` only in that part; the rows are
-    streamed into the zip as they come, so the sheet never sits in memory whole.
-    `size_hint` is an upper bound of the rows' bytes: Zip64 headers when needed.
+    The worksheet's `<dimension>` becomes `dimension`, and each table named in
+    `table_ranges` (display name -> range) is widened to its range: the table
+    is declared over its header and first row, where the rows will go. Every
+    member is copied in order, so the result differs from `workbook` only in
+    those parts; the rows are streamed into the zip as they come, so the sheet
+    never sits in memory whole. `size_hint` is an upper bound of the rows'
+    bytes: Zip64 headers when needed.
     """
     with zipfile.ZipFile(workbook) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for member in source.infolist():
             info = zipfile.ZipInfo(member.filename, ZIP_TIMESTAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
+            if member.filename.startswith("xl/tables/") and table_ranges:
+                target.writestr(info, resized_table(source.read(member).decode(), table_ranges).encode())
+                continue
             if member.filename != part:
                 target.writestr(info, source.read(member))
                 continue
@@ -213,6 +215,17 @@ def splice_rows(
             info.file_size = size_hint + len(head) + len(end + tail)  # zipfile picks Zip64 from this
             with target.open(info, "w") as stream:
                 write_overlapped(stream, itertools.chain([head.encode()], rows, [(end + tail).encode()]))
+
+
+def resized_table(table_xml: str, table_ranges: Mapping[str, str]) -> str:
+    """A table part's XML with its range, and its filter's, set as `table_ranges` says for its display name.
+
+    For tables without a totals row, whose filter covers the whole table; others come back unchanged.
+    """
+    name = re.search(r'displayName="([^"]*)"', table_xml)
+    if name is None or name.group(1) not in table_ranges or 'totalsRowCount="' in table_xml:
+        return table_xml
+    return re.sub(r' ref="[^"]*"', f' ref="{table_ranges[name.group(1)]}"', table_xml, count=2)
 
 
 def write_overlapped(stream: BinaryIO, chunks: Iterable[bytes]) -> None:
