@@ -16,8 +16,9 @@ test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The Dagster UI on :3000 and the portal on :3001; one Ctrl-C stops every process of both.
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	exec $(BIN)/sprint-exports dev
 
 install: $(STAMP)
 

@@ -25,6 +25,7 @@ from sprint_exports.defs.exports.io_manager import SprintPartitionIOManager
 from sprint_exports.defs.exports.jobs import export_sprints_job
 from sprint_exports.defs.exports.resources import ExportStore
 from sprint_exports.defs.exports.sensors import sprint_partitions_sensor
+from sprint_exports.defs.subscriptions.sensors import export_subscriptions_sensor
 from sprint_exports.defs.exports.template_config import ReportTemplate
 from sprint_exports.delivery.schedule_file import ScheduleFile, load_schedule_file
 from sprint_exports.instance.dagster_private import is_valid_cron
@@ -45,7 +46,7 @@ defs = Definitions(
     executor=selected_executor(),
     jobs=[export_sprints_job, deliver_exports_job, cleanup_exports_job],
     schedules=[cleanup_exports_schedule, *(build_export_schedule(entry) for entry in scheduled_exports.schedules)],
-    sensors=[sprint_partitions_sensor, export_delivery_sensor],
+    sensors=[sprint_partitions_sensor, export_delivery_sensor, export_subscriptions_sensor],
     resources={
         "tracker": TrackerDatabase(),
         "export_store": ExportStore(),

@@ -82,3 +82,34 @@ def schedules_file() -> Path:
 def delivery_ledger_url() -> str:
     """Where delivery outcomes are kept: SPRINT_DELIVERY_LEDGER_URL, else SQLite beside the instance."""
     return os.environ.get("SPRINT_DELIVERY_LEDGER_URL") or f"sqlite:///{instance_home() / 'delivery_ledger.sqlite'}"
+
+
+# The portal (sprint_exports.portal) and what the Dagster shell shares with it.
+DEFAULT_PORTAL_URL = "http://127.0.0.1:3001"
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000/graphql"
+
+
+def portal_url() -> str:
+    """SPRINT_EXPORTS_PORTAL_URL: the portal's public base URL, without a trailing slash."""
+    return (os.environ.get("SPRINT_EXPORTS_PORTAL_URL") or DEFAULT_PORTAL_URL).rstrip("/")
+
+
+def dagster_graphql_url() -> str:
+    """SPRINT_EXPORTS_DAGSTER_URL: the GraphQL endpoint the portal launches runs through."""
+    return os.environ.get("SPRINT_EXPORTS_DAGSTER_URL") or DEFAULT_DAGSTER_URL
+
+
+def portal_db_url() -> str:
+    """SPRINT_EXPORTS_PORTAL_DB_URL: tokens, sessions, subscriptions, download log; else SQLite in the instance folder."""
+    return os.environ.get("SPRINT_EXPORTS_PORTAL_DB_URL") or f"sqlite:///{instance_home() / 'portal.sqlite'}"
+
+
+def auth_header() -> str | None:
+    """SPRINT_EXPORTS_AUTH_HEADER: the SSO proxy's identity header (e.g. X-Forwarded-Email); unset: off."""
+    return (os.environ.get("SPRINT_EXPORTS_AUTH_HEADER") or "").strip() or None
+
+
+def trusted_proxies() -> tuple[str, ...]:
+    """SPRINT_EXPORTS_TRUSTED_PROXIES: comma-separated addresses or networks whose identity header is believed."""
+    raw = os.environ.get("SPRINT_EXPORTS_TRUSTED_PROXIES") or ""
+    return tuple(part.strip() for part in raw.split(",") if part.strip())

@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from sprint_exports.cli.delivery import deliver_command
+from sprint_exports.cli.dev import dev_command
 from sprint_exports.cli.exports import demo_command, export_command, seed_demo_command
 from sprint_exports.cli.history import download_command, history_command
+from sprint_exports.cli.portal import portal_command, tokens_group
 from sprint_exports.cli.schedules import schedules_group
 from sprint_exports.cli.templates import templates_group
 
@@ -18,6 +20,6 @@ def main() -> None:
 
 for command in (
     seed_demo_command, export_command, demo_command, templates_group, schedules_group,
-    deliver_command, history_command, download_command,
+    deliver_command, history_command, download_command, portal_command, tokens_group, dev_command,
 ):
     main.add_command(command)

@@ -1,0 +1,45 @@
+"""What every request handler shares: the settings, the portal database, the tracker, the instance."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from starlette.requests import Request
+
+from sprint_exports.access import AccessPolicy
+from sprint_exports.portal.config import PortalConfig
+from sprint_exports.source.readers import SprintTeam, sprint_teams
+
+
+@dataclass
+class PortalState:
+    config: PortalConfig
+    db: Engine
+    tracker: Engine
+    _instance: object = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def instance(self):
+        """The Dagster instance (DAGSTER_HOME), opened on first use: history and run status read it."""
+        with self._lock:
+            if self._instance is None:
+                from dagster import DagsterInstance
+
+                self._instance = DagsterInstance.get()
+            return self._instance
+
+    def policy(self, email: str) -> AccessPolicy:
+        """The one access policy, read from the tracker now."""
+        return AccessPolicy.load(self.tracker, [email])
+
+    def teams_by_sprint(self) -> dict[int, tuple[int, str]]:
+        return {sprint_id: (team.team_id, team.team_name) for sprint_id, team in sprint_teams(self.tracker).items()}
+
+    def sprint_team(self, sprint_id: int) -> SprintTeam | None:
+        return sprint_teams(self.tracker).get(sprint_id)
+
+
+def state_of(request: Request) -> PortalState:
+    return request.app.state.portal

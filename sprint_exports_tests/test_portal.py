@@ -1,0 +1,245 @@
+"""The export portal against the real thing: uvicorn on a loopback port, aiosmtpd for sign-in mail,
+a live `dagster dev` for launches and the subscription sensor, httpx for the API.
+
+One `dagster dev` for the module; the portal runs in this process (same DAGSTER_HOME).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from sprint_exports import names
+from sprint_exports_tests.dagster_dev import REPO_ROOT, DagsterDev
+from sprint_exports_tests.portal_server import PortalServer
+from sprint_exports_tests.smtp_server import SmtpTestServer
+
+CLI = str(REPO_ROOT / ".venv/bin/sprint-exports")
+PLATFORM_SPRINTS = (1, 4)  # demo sprints of Platform (li.wei's team)
+PAYMENTS_SPRINT = 2
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, demo_url):
+    base = tmp_path_factory.mktemp("portal")
+    home = base / "home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    smtp = SmtpTestServer(base, tls=False, auth=False).start()
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
+    env.update(DAGSTER_HOME=str(home), SPRINT_SOURCE_URL=demo_url, SPRINT_EXPORTS_DIR=str(base / "exports"),
+               SPRINT_EXPORT_SCHEDULES=str(base / "no-schedules.yaml"), SPRINT_EXPORT_TEMPLATES_DIR=str(base / "templates"),
+               SPRINT_DELIVERY_LEDGER_URL=f"sqlite:///{base / 'ledger.sqlite'}", SPRINT_EXPORTS_SECRET_KEY="test-" + "k" * 40,
+               SPRINT_EXPORTS_EXECUTOR="in_process", PYTHONUNBUFFERED="1", **smtp.environment())
+    saved = {name: os.environ.get(name) for name in env if name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
+    os.environ.update({name: env[name] for name in saved})
+    dev = DagsterDev(env=env, log_path=base / "dagster_dev.log").start()
+    portal = untrusted = None
+    try:
+        dev.wait_until_ready()
+        portal = PortalServer({"dagster_url": f"{dev.url}/graphql"}).start()
+        # The SSO header is honoured only from 10.9.9.9; the tests connect from 127.0.0.1.
+        untrusted = PortalServer({"auth_header": "X-Forwarded-Email", "trusted_proxies": ("10.9.9.9",)}).start()
+        yield {"dev": dev, "portal": portal, "untrusted": untrusted, "smtp": smtp, "env": env, "base": base}
+    finally:
+        for server in (portal, untrusted):
+            if server is not None:
+                server.stop()
+        dev.stop()
+        smtp.stop()
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+
+
+def cli(stack, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([CLI, *args], env=stack["env"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+
+
+def make_token(stack, user: str) -> str:
+    done = cli(stack, "tokens", "create", "--user", user, "--name", "test")
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def sign_in(stack, email: str) -> tuple[httpx.Client, str]:
+    """Sign in by the mailed link; returns the signed-in client and the link."""
+    client = httpx.Client(base_url=stack["portal"].url)
+    before = len(stack["smtp"].messages)
+    form = client.get("/login")
+    answer = client.post("/login", data={"email": email, "csrf_token": csrf_of(form.text)})
+    assert answer.status_code == 200 and "Check your mail" in answer.text
+    deadline = time.monotonic() + 20
+    while len(stack["smtp"].messages) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    message = stack["smtp"].messages[-1]
+    assert message["To"] == email
+    link = re.search(r"(http://\S+/login/\S+)", message.get_content()).group(1)
+    followed = client.get(link)
+    assert followed.status_code == 303 and followed.headers["location"] == "/"
+    cookie = followed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Secure" not in cookie  # http portal URL
+    return client, link
+
+
+def wait_for(client: httpx.Client, run_id: str, headers: dict, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/v1/exports/{run_id}/status", headers=headers).json()
+        if status["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
+            return status
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+def test_sign_in_link_is_single_use_and_unknown_addresses_look_the_same(stack):
+    client, link = sign_in(stack, "li.wei@example.com")
+    home = client.get("/")
+    assert home.status_code == 200 and "li.wei@example.com" in home.text and "My exports" in home.text
+    replay = httpx.get(link)
+    assert replay.status_code == 403 and "already used" in replay.text
+    before = len(stack["smtp"].messages)
+    stranger = httpx.Client(base_url=stack["portal"].url)
+    answer = stranger.post("/login", data={"email": "nobody@example.com", "csrf_token": csrf_of(stranger.get("/login").text)})
+    assert answer.status_code == 200 and "Check your mail" in answer.text
+    time.sleep(1)
+    assert len(stack["smtp"].messages) == before
+
+
+def test_forms_without_their_csrf_token_are_refused(stack):
+    client, _ = sign_in(stack, "li.wei@example.com")
+    assert client.post("/login", data={"email": "li.wei@example.com"}).status_code == 403
+    refused = client.post("/export", data={"sprint": "1", "format": "csv"})
+    assert refused.status_code == 403 and "CSRF" in refused.text
+
+
+def test_api_needs_a_live_token_and_a_revoked_one_is_refused(stack):
+    api = httpx.Client(base_url=stack["portal"].url)
+    assert api.get("/api/v1/exports/").status_code == 401
+    assert api.get("/api/v1/exports/", headers={"Authorization": "Bearer spx_forged"}).json()["detail"]
+    token = make_token(stack, "li.wei@example.com")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert api.get("/api/v1/exports/", headers=headers).status_code == 200
+    listed = cli(stack, "tokens", "list", "--user", "li.wei@example.com")
+    assert token not in listed.stdout
+    token_id = re.findall(r"^(\d+)\t", listed.stdout, re.M)[-1]
+    assert cli(stack, "tokens", "revoke", token_id).returncode == 0
+    answer = api.get("/api/v1/exports/", headers=headers)
+    assert answer.status_code == 401 and "revoked" in answer.json()["detail"]
+    assert cli(stack, "tokens", "create", "--user", "nobody@example.com").returncode != 0
+
+
+def test_trusted_header_from_an_untrusted_peer_is_ignored(stack):
+    headers = {"X-Forwarded-Email": "ana@example.com"}
+    assert httpx.get(f"{stack['untrusted'].url}/api/v1/exports/", headers=headers).status_code == 401
+    page = httpx.get(f"{stack['untrusted'].url}/", headers=headers)
+    assert page.status_code == 303 and page.headers["location"] == "/login"
+
+
+def test_bulk_export_download_and_links(stack):
+    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
+    headers = {"Authorization": f"Bearer {make_token(stack, 'li.wei@example.com')}"}
+    refused = api.post("/api/v1/exports/sprints/bulk", headers=headers,
+                       json={"sprint_ids": [*PLATFORM_SPRINTS, PAYMENTS_SPRINT], "formats": ["csv"]})
+    assert refused.status_code == 403 and f"sprint {PAYMENTS_SPRINT}" in refused.json()["detail"]
+    assert api.post("/api/v1/exports/sprints/bulk", headers=headers, json={"sprint_ids": []}).status_code == 422
+    assert api.post("/api/v1/exports/sprints/999", headers=headers, json={}).status_code == 404
+    launched = api.post("/api/v1/exports/sprints/bulk", headers=headers,
+                        json={"sprint_ids": list(PLATFORM_SPRINTS), "formats": ["csv", "pdf"]})
+    assert launched.status_code == 202, launched.text
+    run_ids = launched.json()["export_ids"]
+    statuses = [wait_for(api, run_id, headers) for run_id in run_ids]
+    assert all(s["status"] == "SUCCESS" for s in statuses), statuses
+    assert sum(s["sprints_done"] for s in statuses) == sum(s["sprints_total"] for s in statuses) == 2
+    run_id = run_ids[0]
+    file = next(f for f in statuses[0]["files"] if f["format"] == "pdf")
+    body = api.get(f"/api/v1/exports/{run_id}/download", params={"format": "pdf", "sprint": file["sprint_id"]}, headers=headers)
+    assert body.status_code == 200 and hashlib.sha256(body.content).hexdigest() == file["sha256"]
+    zipped = api.get(f"/api/v1/exports/{run_id}/download", headers=headers)
+    assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip"
+    history = api.get("/api/v1/exports/", headers=headers).json()["exports"]
+    assert {item["export_id"] for item in history} >= set(run_ids)
+    run = next(item for item in history if item["export_id"] == run_id)
+    assert run["requested_by"] == "li.wei@example.com"
+    link = next(f["download_url"] for f in run["files"] if f["format"] == "pdf")
+    # the link works for its user, from the mailbox or in their session ...
+    followed = httpx.get(link)
+    assert followed.status_code == 200 and hashlib.sha256(followed.content).hexdigest() == file["sha256"]
+    assert followed.headers["referrer-policy"] == "no-referrer"
+    # ... and not for anyone else, nor changed, nor after expiry
+    other, _ = sign_in(stack, "zoe@example.com")
+    stolen = other.get(link.removeprefix(stack["portal"].url))
+    assert stolen.status_code == 403 and "made for another person" in stolen.text
+    query = parse_qs(urlparse(link).query)
+    tampered = link.replace(f"expires={query['expires'][0]}", "expires=1")
+    assert httpx.get(tampered).status_code == 403
+    from sprint_exports.portal.keys import sign_download
+
+    expired = link.replace(f"expires={query['expires'][0]}", "expires=1000").replace(
+        f"sig={query['sig'][0]}", "sig=" + sign_download(run_id, "pdf", int(query["sprint"][0]), "li.wei@example.com", 1000))
+    gone = httpx.get(expired)
+    assert gone.status_code == 410 and "expired" in gone.text
+    zoe = {"Authorization": f"Bearer {make_token(stack, 'zoe@example.com')}"}
+    assert api.get(f"/api/v1/exports/{run_id}/status", headers=zoe).status_code == 403
+    assert run_id not in {item["export_id"] for item in api.get("/api/v1/exports/", headers=zoe).json()["exports"]}
+    from sqlalchemy import create_engine, text
+
+    logged = create_engine(f"sqlite:///{Path(stack['env']['DAGSTER_HOME']) / 'portal.sqlite'}")
+    with logged.connect() as connection:
+        rows = connection.execute(text("SELECT user_email, via FROM downloads WHERE run_id = :r"), {"r": run_id}).all()
+    assert ("li.wei@example.com", "api") in rows and ("li.wei@example.com", "link") in rows
+
+
+def test_the_launched_run_carries_the_signed_tag_the_client_never_sets(stack):
+    from dagster import DagsterInstance
+
+    from sprint_exports.portal.keys import REQUESTED_BY_SIGNATURE, requested_by_valid
+
+    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
+    headers = {"Authorization": f"Bearer {make_token(stack, 'li.wei@example.com')}"}
+    answer = api.post(f"/api/v1/exports/sprints/{PLATFORM_SPRINTS[0]}", headers=headers,
+                      json={"formats": ["csv"], "requested_by": "ana@example.com"})
+    assert answer.status_code == 422  # unknown body fields are refused, identity included
+    answer = api.post(f"/api/v1/exports/sprints/{PLATFORM_SPRINTS[0]}", headers=headers, json={"formats": ["csv"]})
+    assert answer.status_code == 202 and answer.json()["status_url"].endswith("/status")
+    run = DagsterInstance.get().get_run_by_id(answer.json()["export_id"])
+    assert run.tags[names.REQUESTED_BY] == "li.wei@example.com"
+    assert requested_by_valid("li.wei@example.com", [str(PLATFORM_SPRINTS[0])], run.tags[REQUESTED_BY_SIGNATURE], 600)
+
+
+def test_a_subscription_is_launched_by_the_sensor_and_mailed(stack):
+    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
+    headers = {"Authorization": f"Bearer {make_token(stack, 'li.wei@example.com')}"}
+    bad = api.post("/api/v1/exports/schedule", headers=headers, json={"name": "x", "teams": ["Payments"], "cron": "* * * * *"})
+    assert bad.status_code == 403
+    assert api.post("/api/v1/exports/schedule", headers=headers, json={"name": "x", "cron": "nope"}).status_code == 422
+    created = api.post("/api/v1/exports/schedule", headers=headers, json={
+        "name": "Every minute", "teams": ["Platform"], "sprints": "latest_completed", "formats": ["csv"],
+        "cron": "* * * * *", "timezone": "Europe/Berlin"})
+    assert created.status_code == 201, created.text
+    schedule_id = created.json()["schedule_id"]
+    assert [s["schedule_id"] for s in api.get("/api/v1/exports/schedule", headers=headers).json()["schedules"]] == [schedule_id]
+    before = len(stack["smtp"].messages)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        mails = [m for m in stack["smtp"].messages[before:] if "sign-in" not in m["Subject"]]
+        if mails:
+            break
+        time.sleep(2)
+    else:
+        raise AssertionError(f"no delivery mail; dagster dev log:\n{stack['dev'].log_tail(60)}")
+    assert mails[0]["To"] == "li.wei@example.com"
+    assert api.delete(f"/api/v1/exports/schedule/{schedule_id}", headers=headers).status_code == 204
+    assert api.get("/api/v1/exports/schedule", headers=headers).json()["schedules"] == []
