@@ -72,8 +72,7 @@ LIBRARIES = ("polars", "sqlalchemy", "psycopg2-binary", "xlsxwriter", "reportlab
 # The code an export step runs: its digest tells which version a result belongs to.
 MEASURED_CODE = (
     "sprint_exports/source",
-    "sprint_exports/metrics.py",
-    "sprint_exports/report.py",
+    "sprint_exports/report",
     "sprint_exports/formats",
 )
 MIB = 1024 * 1024
@@ -268,8 +267,9 @@ def code_digest() -> str:
         for path in ((REPO / part).rglob("*.py") if (REPO / part).is_dir() else [REPO / part])
     )
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in files)).hexdigest()[:12]
-    xlsx = hashlib.sha256((REPO / "sprint_exports/formats/xlsx.py").read_bytes()).hexdigest()[:12]
-    return f"{', '.join(MEASURED_CODE)} sha256 {digest}; sprint_exports/formats/xlsx.py sha256 {xlsx}"
+    xlsx_files = sorted((REPO / "sprint_exports/formats/xlsx").rglob("*.py"))
+    xlsx = hashlib.sha256(b"".join(path.read_bytes() for path in xlsx_files)).hexdigest()[:12]
+    return f"{', '.join(MEASURED_CODE)} sha256 {digest}; sprint_exports/formats/xlsx/ sha256 {xlsx}"
 
 
 def results_table(measurements: Sequence[Measurement]) -> str:
