@@ -13,7 +13,8 @@ from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from sprint_exports.formats.pdf import document as pdf
-from sprint_exports.formats.pdf import table as pdf_table
+from sprint_exports.formats.pdf import style as pdf_style
+from sprint_exports.formats.pdf import wrap as pdf_wrap
 from sprint_exports.formats.pdf.fonts import FONT, register_fonts
 from sprint_exports.report.model import ISSUE_COLUMNS, SprintReport
 from sprint_exports.source.schema import ISSUE_STATUSES
@@ -211,7 +212,7 @@ def test_long_summary_wraps_inside_its_column(sprint_report, default_template, t
     summary_width = frame_width * ISSUE_COLUMNS["summary"].width / sum(shares)
     register_fonts()
     for _, text in lines:
-        assert stringWidth(text, FONT, pdf_table.CELL_SIZE) <= summary_width - 2 * pdf_table.CELL_PAD_X
+        assert stringWidth(text, FONT, pdf_style.CELL_SIZE) <= summary_width - 2 * pdf_style.CELL_PAD_X
 
 
 def test_a_cell_taller_than_a_page_is_cut_with_an_ellipsis(sprint_report, default_template, tmp_path):
@@ -280,16 +281,16 @@ def test_issue_table_alone_with_one_column(sprint_report, tmp_path):
 def test_wrap_text_breaks_words_wider_than_the_column():
     register_fonts()
     word = "x" * 300
-    lines = pdf_table.wrap_text(word, width=60, max_lines=100)
+    lines = pdf_wrap.wrap_text(word, width=60, max_lines=100)
     assert len(lines) > 1
     assert "".join(lines) == word
-    assert all(stringWidth(line, FONT, pdf_table.CELL_SIZE) <= 60 for line in lines)
+    assert all(stringWidth(line, FONT, pdf_style.CELL_SIZE) <= 60 for line in lines)
 
 
 def test_wrap_text_keeps_line_breaks_and_cuts_at_max_lines():
     register_fonts()
-    assert pdf_table.wrap_text("first\nsecond", width=200, max_lines=5) == ("first", "second")
-    lines = pdf_table.wrap_text("word " * 200, width=60, max_lines=3)
+    assert pdf_wrap.wrap_text("first\nsecond", width=200, max_lines=5) == ("first", "second")
+    lines = pdf_wrap.wrap_text("word " * 200, width=60, max_lines=3)
     assert len(lines) == 3
     assert lines[-1].endswith("…")
-    assert stringWidth(lines[-1], FONT, pdf_table.CELL_SIZE) <= 60
+    assert stringWidth(lines[-1], FONT, pdf_style.CELL_SIZE) <= 60

@@ -1,0 +1,76 @@
+"""Right-to-left text for a PDF: Arabic letters joined, then each line put in visual order.
+
+A PDF shows glyphs left to right in the order they are written, with no
+shaping, so two steps happen before a line is drawn:
+
+- Shaping (`shape`). Arabic letters take their joined forms: arabic_reshaper
+  swaps each letter for its contextual presentation form (and lam-alef for
+  its ligature), all of which Noto Sans Arabic draws. This happens on the
+  whole text in logical order, before wrapping, so line widths are the widths
+  of what is drawn. Vowel marks are kept.
+- Reordering (`visual`). Each wrapped line goes through the Unicode bidi
+  algorithm (python-bidi), so right-to-left runs read right to left, inside
+  mixed-direction lines too. The base direction is left-to-right: the report
+  and its table are, and it is what a left-to-right web page shows for the
+  same cell (HTML's default, not `dir=auto`). It is also what text
+  extraction assumes: pdftotext then reads every line back in logical order,
+  where a right-to-left base would come back with its runs in visual order.
+  python-bidi's fast (Rust) reordering leaves out
+  mirroring, so "(" stays "(" inside Arabic; lines with a mirrored character
+  (brackets, "<", "«") go through its pure-Python algorithm, which mirrors
+  (20 times slower, so only those lines).
+
+Text extraction (pdftotext) reads the lines back in logical order; Arabic
+comes back as presentation forms, equal to the original after NFKC
+normalisation. Text without right-to-left characters skips both steps.
+
+Explicit bidi controls (embeddings, overrides, isolates) are left out
+(`without_bidi_controls`): the order comes from the letters themselves, so
+text like "\u202eevil" (spoofing with an override) shows as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from arabic_reshaper import ArabicReshaper
+from bidi import algorithm, get_display
+from bidi.mirror import MIRRORED
+
+# Hebrew, Arabic, Syriac, Thaana, N'Ko, Samaritan, Mandaic, and the Hebrew and Arabic presentation forms.
+_RIGHT_TO_LEFT = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]")
+_MIRRORED = re.compile("[" + "".join(re.escape(character) for character in MIRRORED) + "]")
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
+
+_RESHAPER = ArabicReshaper(
+    configuration={
+        "delete_harakat": False,  # vowel marks are text: keep them
+        "support_ligatures": True,  # lam-alef and the like, which Arabic script requires
+        "ARABIC LIGATURE ALLAH": False,  # a word ligature: optional, and it hides the letters
+    }
+)
+
+
+def is_right_to_left(text: str) -> bool:
+    """Whether `text` holds any right-to-left character (and so needs `shape` and `visual`)."""
+    return _RIGHT_TO_LEFT.search(text) is not None
+
+
+def shape(text: str) -> str:
+    """`text`, still in logical order, with Arabic letters in their joined presentation forms."""
+    return _RESHAPER.reshape(text) if _ARABIC.search(text) else text
+
+
+def without_bidi_controls(text: str) -> str:
+    """`text` without explicit embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069)."""
+    return _BIDI_CONTROLS.sub("", text) if _BIDI_CONTROLS.search(text) else text
+
+
+def visual(line: str) -> str:
+    """One line in the order its characters are drawn left to right (left-to-right base direction)."""
+    if not is_right_to_left(line):
+        return line
+    if _MIRRORED.search(line):
+        return algorithm.get_display(line, base_dir="L")
+    return get_display(line, base_dir="L")
