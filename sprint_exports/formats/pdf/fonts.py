@@ -126,10 +126,10 @@ def register_fonts() -> None:
         _checked = True
 
 
-def check_fonts_installed(fonts: tuple[FontFile, ...] = ALL_FONTS) -> None:
-    """Raise `FontsMissingError` naming the packages whose font files are missing."""
+def check_fonts_installed(fonts: tuple[FontFile, ...] | None = None) -> None:
+    """Raise `FontsMissingError` naming the packages whose font files are missing (default: all of them)."""
     missing: dict[str, list[str]] = {}
-    for font_file in fonts:
+    for font_file in ALL_FONTS if fonts is None else fonts:
         try:
             present = font_file.resource().is_file()
         except ModuleNotFoundError:
