@@ -48,6 +48,10 @@ _IGNORABLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u2
                         r"\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3\U000e0000-\U000e0fff]")
 
 
+_SPACES = re.compile(r"(\s+)")
+_LEADING_NEUTRALS = re.compile(r"[\s0-9!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f]*")
+
+
 def _kind(character: str) -> str:
     """"sticky" (joins the run before it), "neutral" (may stay in the current run) or "letter"."""
     if _STICKY.match(character) or unicodedata.category(character).startswith("M"):
@@ -74,11 +78,46 @@ class FontChain:
         return sum(stringWidth(text, font, size) for font, text in self.runs(line))
 
     def _runs(self, line: str) -> tuple[Run, ...]:
+        """Words the first font draws whole are taken whole (one regex search each); only words
+        with a character it lacks are looked at one character at a time, through a cache (words
+        repeat far more than lines)."""
         if not self._outside_first.search(line):
             return ((self.name, line),) if line else ()
-        runs: list[list[str]] = []  # [font name, text] pairs, text built up
-        current: LoadedFont | None = None
-        for character in line:
+        runs: list[list] = []  # [LoadedFont, text] pairs, text built up
+        outside = self._outside_first.search
+        for piece in _SPACES.split(line):  # words and the spaces between them
+            if not piece:
+                continue
+            if not outside(piece):
+                self._add_first(runs, piece)
+                continue
+            for font, text in self._other_runs(piece, runs[-1][0] if runs else None):
+                self._add(runs, font, text)
+        return tuple((font.name, text) for font, text in runs)
+
+    def _add_first(self, runs: list[list], text: str) -> None:
+        """A piece the first font has: its leading spaces, digits and punctuation stay in the run before."""
+        if runs and runs[-1][0] is not self._first and runs[-1][0].holds_neutrals:
+            neutrals = _LEADING_NEUTRALS.match(text).group()
+            if neutrals and all(ord(character) in runs[-1][0].coverage for character in neutrals):
+                runs[-1][1] += neutrals
+                text = text[len(neutrals) :]
+        if text:
+            self._add(runs, self._first, text)
+
+    @staticmethod
+    def _add(runs: list[list], font: LoadedFont, text: str) -> None:
+        if runs and runs[-1][0] is font:
+            runs[-1][1] += text
+        else:
+            runs.append([font, text])
+
+    @lru_cache(maxsize=65536)  # noqa: B019 (one chain per first font per process: the cache lives as long)
+    def _other_runs(self, word: str, previous: LoadedFont | None) -> tuple[tuple[LoadedFont, str], ...]:
+        """Runs of characters the first font lacks (and what follows them), after a run in `previous`."""
+        runs: list[list] = []
+        current = previous
+        for character in word:
             font, kind = self._choose(character)
             code = ord(character)
             if current is not None and kind != "letter" and code in current.coverage and (
@@ -91,12 +130,9 @@ class FontChain:
                 if _IGNORABLE.match(character):
                     continue
                 font = self._first
-            if font is current:
-                runs[-1][1] += character
-            else:
-                runs.append([font.name, character])
-                current = font
-        return tuple((name, text) for name, text in runs)
+            self._add(runs, font, character)
+            current = font
+        return tuple((font, text) for font, text in runs)
 
     def _choose(self, character: str) -> tuple[LoadedFont | None, str]:
         choice = self._choice.get(character)
