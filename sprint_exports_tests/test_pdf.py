@@ -481,3 +481,13 @@ def test_emoji_beyond_the_basic_plane_extract_as_themselves(extracted):
     for emoji in ("🚀", "🐛", "🎉", "👍", "🌍", "🐉", "🎌"):
         assert emoji in extracted
     assert "Ὠ" not in extracted, "reportlab 5.1.0's ToUnicode bug (🚀 read back as Ὠ)"
+
+
+def test_brackets_inside_right_to_left_text_are_mirrored():
+    """`direction` reads python-bidi's resolved levels from its debug output; an upgrade that changes
+    that form must fail here."""
+    from sprint_exports.formats.pdf.direction import visual
+
+    assert visual("שלום (עולם)") == "(םלוע) םולש"
+    assert visual("Fix (לוגין) bug") == "Fix (ןיגול) bug"
+    assert visual("ab (ש) c") == "ab (ש) c"

@@ -15,10 +15,11 @@ shaping, so two steps happen before a line is drawn:
   same cell (HTML's default, not `dir=auto`). It is also what text
   extraction assumes: pdftotext then reads every line back in logical order,
   where a right-to-left base would come back with its runs in visual order.
-  python-bidi's fast (Rust) reordering leaves out
-  mirroring, so "(" stays "(" inside Arabic; lines with a mirrored character
-  (brackets, "<", "«") go through its pure-Python algorithm, which mirrors
-  (20 times slower, so only those lines).
+  python-bidi's Rust reordering leaves out mirroring (L4), so "(" would
+  stay "(" inside Arabic. A line with a mirrored character (brackets, "<",
+  "«") takes the levels Rust resolved (bracket pairs included), from its
+  debug output, and is reordered (L2) and mirrored here. python-bidi's
+  pure-Python algorithm mirrors but lacks bracket pairs and is twice as slow.
 
 Text extraction (pdftotext) reads the lines back in logical order; Arabic
 comes back as presentation forms, equal to the original after NFKC
@@ -35,13 +36,14 @@ import re
 from functools import lru_cache
 
 from arabic_reshaper import ArabicReshaper
-from bidi import algorithm, get_display
+from bidi import get_display
 from bidi.mirror import MIRRORED
 
 # Hebrew, Arabic, Syriac, Thaana, N'Ko, Samaritan, Mandaic, and the Hebrew and Arabic presentation forms.
 _RIGHT_TO_LEFT = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]")
 _MIRRORED = re.compile("[" + "".join(re.escape(character) for character in MIRRORED) + "]")
 _BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_LEVEL = re.compile(r"Level\(\s*(\d+),")
 _WORDS = re.compile(r"(\s+)")  # splits into words and the spaces between them, keeping both
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 
@@ -86,5 +88,46 @@ def visual(line: str) -> str:
     if not is_right_to_left(line):
         return line
     if _MIRRORED.search(line):
-        return algorithm.get_display(line, base_dir="L")
+        return _reordered_and_mirrored(line, _levels(line))
     return get_display(line, base_dir="L")
+
+
+def _levels(line: str) -> list[int]:
+    """The embedding level of each character of `line`, as python-bidi's Rust algorithm resolves them.
+
+    Only its debug output (`BidiInfo`'s Debug form) holds them, one per UTF-8 byte;
+    `sprint_exports_tests/test_pdf.py` fails if an upgrade changes that form.
+    """
+    debug = get_display(line, base_dir="L", debug=True)
+    start = debug.index("levels: [")
+    byte_levels = [int(level) for level in _LEVEL.findall(debug, start, debug.index("paragraphs:", start))]
+    levels, offset = [], 0
+    for character in line:
+        levels.append(byte_levels[offset])
+        offset += len(character.encode())
+    return levels
+
+
+def _reordered_and_mirrored(line: str, levels: list[int]) -> str:
+    """Unicode bidi rules L1 (trailing spaces), L4 (mirroring) and L2 (reversing runs) on resolved levels."""
+    characters = [MIRRORED.get(character, character) if level % 2 else character for character, level in zip(line, levels)]
+    end = len(characters)
+    while end and characters[end - 1].isspace():
+        end -= 1
+        levels[end] = 0
+    odd = [level for level in levels if level % 2]
+    if not odd:
+        return "".join(characters)
+    for level in range(max(levels), min(odd) - 1, -1):
+        index = 0
+        while index < len(characters):
+            if levels[index] < level:
+                index += 1
+                continue
+            stop = index
+            while stop < len(characters) and levels[stop] >= level:
+                stop += 1
+            characters[index:stop] = characters[index:stop][::-1]
+            levels[index:stop] = levels[index:stop][::-1]
+            index = stop
+    return "".join(characters)

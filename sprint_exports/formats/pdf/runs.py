@@ -48,7 +48,6 @@ _IGNORABLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u2
                         r"\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3\U000e0000-\U000e0fff]")
 
 
-_SPACES = re.compile(r"(\s+)")
 _LEADING_NEUTRALS = re.compile(r"[\s0-9!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f]*")
 
 
@@ -78,21 +77,25 @@ class FontChain:
         return sum(stringWidth(text, font, size) for font, text in self.runs(line))
 
     def _runs(self, line: str) -> tuple[Run, ...]:
-        """Words the first font draws whole are taken whole (one regex search each); only words
-        with a character it lacks are looked at one character at a time, through a cache (words
-        repeat far more than lines)."""
+        """What the first font draws is taken whole, between regex searches for the next character
+        it lacks; only the words holding such characters are looked at one character at a time,
+        through a cache (words repeat far more than lines). Cell text has only spaces for
+        whitespace (`sprint_exports.text.cell_lines`)."""
         if not self._outside_first.search(line):
             return ((self.name, line),) if line else ()
         runs: list[list] = []  # [LoadedFont, text] pairs, text built up
-        outside = self._outside_first.search
-        for piece in _SPACES.split(line):  # words and the spaces between them
-            if not piece:
-                continue
-            if not outside(piece):
-                self._add_first(runs, piece)
-                continue
-            for font, text in self._other_runs(piece, runs[-1][0] if runs else None):
+        position = 0
+        while (found := self._outside_first.search(line, position)) is not None:
+            start = max(line.rfind(" ", 0, found.start()) + 1, position)  # the word holding it
+            stop = line.find(" ", found.end())
+            stop = len(line) if stop < 0 else stop
+            if start > position:
+                self._add_first(runs, line[position:start])
+            for font, text in self._other_runs(line[start:stop], runs[-1][0] if runs else None):
                 self._add(runs, font, text)
+            position = stop
+        if position < len(line):
+            self._add_first(runs, line[position:])
         return tuple((font.name, text) for font, text in runs)
 
     def _add_first(self, runs: list[list], text: str) -> None:

@@ -57,6 +57,43 @@ def wrap_text(
 
 
 def _wrap_paragraph(paragraph: str, width: float, chain: FontChain, size: float) -> list[str]:
+    """Greedy: words added while the sum of word widths and spaces fits.
+
+    Words repeat, so their widths come from a cache; a line's drawn width can
+    differ from that sum only where a space joins a fallback font's run, so
+    every line is measured once as drawn, and a paragraph with a line too wide
+    is broken again measuring each candidate line exactly.
+    """
+    lines = _wrap_by_word_widths(paragraph, width, chain, size)
+    if all(chain.width(line, size) <= width for line in lines):
+        return lines
+    return _wrap_measuring_lines(paragraph, width, chain, size)
+
+
+def _wrap_by_word_widths(paragraph: str, width: float, chain: FontChain, size: float) -> list[str]:
+    space = chain.width(" ", size)
+    lines: list[str] = []
+    words: list[str] = []
+    used = 0.0
+    for word in paragraph.split():
+        word_width = chain.width(word, size)
+        if words and used + space + word_width <= width:
+            words.append(word)
+            used += space + word_width
+            continue
+        if words:
+            lines.append(" ".join(words))
+        if word_width <= width:
+            words, used = [word], word_width
+        else:
+            *full, last = _break_inside_word(word, width, chain, size)
+            lines += full
+            words, used = [last], chain.width(last, size)
+    lines.append(" ".join(words))
+    return lines
+
+
+def _wrap_measuring_lines(paragraph: str, width: float, chain: FontChain, size: float) -> list[str]:
     lines: list[str] = []
     line = ""
     for word in paragraph.split():
