@@ -14,6 +14,14 @@ path)` with the built-in `sprint_summary` template) and a naive reference:
 For each it reports the median wall time of `--repeat` runs, rows per second,
 the output size and the peak memory.
 
+`--text mixed` makes every summary and assignee distinct and mixed-script (Latin
+with diacritics, Greek, Cyrillic, Arabic, Hebrew, Han, kana, Hangul, Thai,
+Devanagari, emoji, mixed directions: the samples of the tests' fixture tracker,
+`sprint_exports_tests/scripts_tracker.py`, each with the row number), so the
+PDF's font fallback, shaping and reordering run on every row and its caches of
+repeated text help little. The references get the same text (LongTable draws it
+in Helvetica, which shows most of it blank: it measures layout only).
+
 Why this way:
 
 - Every measurement runs in a fresh process ('spawn'), so one run's caches,
@@ -133,8 +141,10 @@ class Measurement:
 # --- data: built in a child process, so the parent never holds it
 
 
-def build_report_file(rows: int, directory: str) -> tuple[str, str]:
+def build_report_file(rows: int, directory: str, text: str = "demo") -> tuple[str, str]:
     """Seed a demo tracker with `rows` issues per sprint, build sprint 1's report and pickle it.
+
+    `text="mixed"` replaces the summaries and assignees with mixed-script text (see the docstring).
 
     Returns the pickle's path and a description of the default template (the
     parent does not import the project, see the module docstring).
@@ -153,9 +163,28 @@ def build_report_file(rows: int, directory: str) -> tuple[str, str]:
     report = build_report(extract, compute_metrics(extract))
     if report.issues.height != rows:
         raise RuntimeError(f"sprint {SPRINT_ID} has {report.issues.height} issues, expected {rows}")
+    if text == "mixed":
+        report = with_mixed_scripts(report)
     path = Path(directory) / f"report-{rows}.pickle"
     path.write_bytes(pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
     return str(path), describe_default_template()
+
+
+def with_mixed_scripts(report: Any) -> Any:
+    """The report with every summary and assignee in a mixed-script sample, made distinct by the row number."""
+    import dataclasses
+
+    import polars as pl
+
+    sys.path.insert(0, str(REPO))  # the tests' fixture tracker holds the samples; it is not an installed package
+    from sprint_exports_tests.scripts_tracker import PEOPLE, all_samples
+
+    samples = [sample for name, sample in all_samples().items() if name != "long_word"]
+    count = report.issues.height
+    summaries = [f"{samples[index % len(samples)]} {samples[(index * 7 + 3) % len(samples)][:24]} #{index}" for index in range(count)]
+    assignees = [PEOPLE[index % len(PEOPLE)] for index in range(count)]
+    issues = report.issues.with_columns(pl.Series("summary", summaries), pl.Series("assignee", assignees))
+    return dataclasses.replace(report, issues=issues)
 
 
 def describe_default_template() -> str:
@@ -443,6 +472,11 @@ def notes(args: argparse.Namespace, cases: Sequence[Case], template: str) -> str
         f"- data: `seed_demo(sprints={DEMO_SPRINTS}, issues_per_sprint=N, seed={DEMO_SEED})` into a temporary "
         f"SQLite file; sprint {SPRINT_ID} read with `read_sprints` + `compute_metrics` + `build_report`.",
     ]
+    if args.text == "mixed":
+        lines.append(
+            "- text: `--text mixed`: every summary and assignee distinct and mixed-script (every script of the "
+            "tests' fixture tracker, mixed directions, emoji), for ours and the reference alike."
+        )
     if skipped:
         lines.append(
             f"- The PDF reference (LongTable) was **not run** at {', '.join(f'{rows:,}' for rows in skipped)} rows "
@@ -576,6 +610,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="openpyxl_append",
         help="the XLSX reference (default openpyxl_append)",
     )
+    parser.add_argument(
+        "--text",
+        choices=("demo", "mixed"),
+        default="demo",
+        help="issue text: the demo data's (default) or distinct mixed-script text on every row",
+    )
     parser.add_argument("--out", type=Path, help="also write the markdown results to this file")
     args = parser.parse_args(argv)
     if args.repeat < 1:
@@ -596,7 +636,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         data, template = {}, ""
         for rows in sorted(set(args.rows)):
             log(f"building a {rows:,}-issue sprint ...")
-            data[rows], template = in_fresh_process(build_report_file, rows, directory)
+            data[rows], template = in_fresh_process(build_report_file, rows, directory, args.text)
         cases = run_cases(args, data, directory)
     markdown = render_markdown(args, cases, template, started, time.perf_counter() - clock, state_at_start)
     print(markdown)

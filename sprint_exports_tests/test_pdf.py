@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import shutil
+import subprocess
+import unicodedata
 from pathlib import Path
 
 import polars as pl
@@ -13,11 +16,20 @@ from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from sprint_exports.formats.pdf import document as pdf
-from sprint_exports.formats.pdf import table as pdf_table
+from sprint_exports.formats.pdf import runs, tounicode
+from sprint_exports.formats.pdf import style as pdf_style
+from sprint_exports.formats.pdf import wrap as pdf_wrap
+from sprint_exports.formats.pdf import fonts
 from sprint_exports.formats.pdf.fonts import FONT, register_fonts
-from sprint_exports.report.model import ISSUE_COLUMNS, SprintReport
+from sprint_exports.report.metrics import compute_metrics
+from sprint_exports.report.model import ISSUE_COLUMNS, SprintReport, build_report
+from sprint_exports.source.database import connect
+from sprint_exports.source.readers import read_sprints
 from sprint_exports.source.schema import ISSUE_STATUSES
 from sprint_exports.templates import Template, get_template
+from sprint_exports.text import one_line
+from sprint_exports_tests import scripts_tracker
+from sprint_exports_tests.conftest import services_required
 
 GREEK = re.compile(r"[\u0370-\u03ff]")
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -161,15 +173,23 @@ def test_charts_are_drawn_as_vector_paths(rendered):
     assert first_page.count(" l ") + first_page.count(" l\n") > 20
 
 
-def test_only_roboto_fonts_are_used_and_embedded(rendered):
+def test_only_our_fonts_are_used_all_embedded_as_subsets(rendered):
+    ours = {font_file.name for font_file in fonts.ALL_FONTS}
     for page in rendered.reader.pages:
-        fonts = page["/Resources"]["/Font"]
-        assert fonts, "every page has text"
-        for reference in fonts.values():
+        page_fonts = page["/Resources"]["/Font"]
+        assert page_fonts, "every page has text"
+        for reference in page_fonts.values():
             font = reference.get_object()
-            assert "Roboto" in font["/BaseFont"]
             assert "Helvetica" not in font["/BaseFont"]
-            assert "/FontFile2" in font["/FontDescriptor"].get_object()  # embedded TrueType
+            assert_embedded_subset(font, ours)
+
+
+def assert_embedded_subset(font, ours: set[str]) -> None:
+    """An embedded TrueType subset (`ABCDEF+Name`) of one of the project's fonts."""
+    tag, _, name = str(font["/BaseFont"]).lstrip("/").partition("+")
+    assert re.fullmatch(r"[A-Z]{6}", tag), f"{font['/BaseFont']} is not a subset"
+    assert "/FontFile2" in font["/FontDescriptor"].get_object(), f"{name} is not embedded"
+    assert name.split("-")[0] in {our.split("-")[0] for our in ours}, name
 
 
 def test_markup_characters_render_literally(sprint_report, default_template, tmp_path):
@@ -211,7 +231,7 @@ def test_long_summary_wraps_inside_its_column(sprint_report, default_template, t
     summary_width = frame_width * ISSUE_COLUMNS["summary"].width / sum(shares)
     register_fonts()
     for _, text in lines:
-        assert stringWidth(text, FONT, pdf_table.CELL_SIZE) <= summary_width - 2 * pdf_table.CELL_PAD_X
+        assert stringWidth(text, FONT, pdf_style.CELL_SIZE) <= summary_width - 2 * pdf_style.CELL_PAD_X
 
 
 def test_a_cell_taller_than_a_page_is_cut_with_an_ellipsis(sprint_report, default_template, tmp_path):
@@ -280,16 +300,194 @@ def test_issue_table_alone_with_one_column(sprint_report, tmp_path):
 def test_wrap_text_breaks_words_wider_than_the_column():
     register_fonts()
     word = "x" * 300
-    lines = pdf_table.wrap_text(word, width=60, max_lines=100)
+    lines = pdf_wrap.wrap_text(word, width=60, max_lines=100)
     assert len(lines) > 1
     assert "".join(lines) == word
-    assert all(stringWidth(line, FONT, pdf_table.CELL_SIZE) <= 60 for line in lines)
+    assert all(stringWidth(line, FONT, pdf_style.CELL_SIZE) <= 60 for line in lines)
 
 
 def test_wrap_text_keeps_line_breaks_and_cuts_at_max_lines():
     register_fonts()
-    assert pdf_table.wrap_text("first\nsecond", width=200, max_lines=5) == ("first", "second")
-    lines = pdf_table.wrap_text("word " * 200, width=60, max_lines=3)
+    assert pdf_wrap.wrap_text("first\nsecond", width=200, max_lines=5) == ("first", "second")
+    lines = pdf_wrap.wrap_text("word " * 200, width=60, max_lines=3)
     assert len(lines) == 3
     assert lines[-1].endswith("…")
-    assert stringWidth(lines[-1], FONT, pdf_table.CELL_SIZE) <= 60
+    assert stringWidth(lines[-1], FONT, pdf_style.CELL_SIZE) <= 60
+
+
+# --- every script: the fixture tracker of `scripts_tracker`, read back by pdftotext and pypdf
+
+SCRIPTS_TITLE = "Отчёт · تقرير · 報告 🚀"
+# pdftotext marks right-to-left runs with embedding controls; they are not text.
+BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.fixture(scope="module")
+def pdftotext() -> str:
+    """The pdftotext binary; on CI its absence fails, on a laptop it skips."""
+    path = shutil.which("pdftotext")
+    if path is None:
+        message = "pdftotext is missing: apt-get install poppler-utils"
+        if services_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def scripts_report(tmp_path_factory) -> SprintReport:
+    url = f"sqlite:///{tmp_path_factory.mktemp('scripts') / 'tracker.sqlite'}"
+    sprint_id = scripts_tracker.seed_scripts_tracker(url)
+    engine = connect(url)
+    try:
+        extract = read_sprints(engine, [sprint_id])[sprint_id]
+    finally:
+        engine.dispose()
+    return build_report(extract, compute_metrics(extract))
+
+
+@pytest.fixture(scope="module")
+def scripts_pdf(scripts_report, default_template, tmp_path_factory) -> RenderedPdf:
+    template = Template.model_validate({**default_template.model_dump(), "name": "scripts", "title": SCRIPTS_TITLE})
+    return render_pdf(scripts_report, template, tmp_path_factory.mktemp("scripts_pdf") / "scripts.pdf")
+
+
+@pytest.fixture(scope="module")
+def extracted(scripts_pdf, pdftotext) -> str:
+    """pdftotext's text of the whole PDF, NFKC-normalised (Arabic is drawn as presentation forms)."""
+    text = subprocess.run([pdftotext, str(scripts_pdf.path), "-"], capture_output=True, text=True, check=True).stdout
+    return unicodedata.normalize("NFKC", BIDI_CONTROLS.sub("", text))
+
+
+def logical(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+@pytest.mark.parametrize("script", sorted(scripts_tracker.SCRIPT_SAMPLES))
+def test_every_script_reaches_the_text_layer_in_logical_order(script, extracted):
+    assert logical(scripts_tracker.SCRIPT_SAMPLES[script]) in extracted
+
+
+@pytest.mark.parametrize("name", scripts_tracker.PEOPLE)
+def test_names_in_every_script_reach_the_text_layer(name, extracted):
+    assert logical(name) in extracted
+
+
+def test_mixed_direction_cell_keeps_its_parts_in_order(extracted):
+    # pdftotext moves the space next to a right-to-left run inside it: spaces there are not compared.
+    line = next(line for line in extracted.splitlines() if line.startswith("Fix "))
+    assert re.fullmatch(r"Fix +تسجيل الدخول *in v2 \(build 42\)", line.strip()), line
+    # Hebrew with Latin and a digit inside: each Hebrew word comes back whole and in logical order.
+    for word in ("עדכון", "גרסה", "לשרת", "API"):
+        assert word in extracted
+
+
+def test_arabic_is_drawn_joined(scripts_pdf, pdftotext):
+    """Joined letters are presentation forms: what pdftotext reads before normalising is not the input."""
+    raw = subprocess.run([pdftotext, str(scripts_pdf.path), "-"], capture_output=True, text=True, check=True).stdout
+    arabic = scripts_tracker.SCRIPT_SAMPLES["arabic"]
+    assert arabic not in raw
+    assert re.search("[\ufe70-\ufefc]", raw), "Arabic presentation forms (joined letters) on the page"
+
+
+def test_sprint_team_and_title_in_every_script_on_title_footer_and_chart(scripts_report, extracted):
+    sprint_name = logical(scripts_report.sprint.name)
+    assert sprint_name == logical(scripts_tracker.SPRINT_NAMES[-1])
+    assert logical(scripts_tracker.TEAM_NAME) in extracted
+    pages = extracted.split("\f")
+    for page in pages[:-1]:
+        assert f"{sprint_name} · " in page, "the footer of every page names the sprint"
+    for word in ("Отчёт", "報告 🚀", "تقرير"):
+        assert word in pages[0], "the title"
+    # The velocity chart labels its bars with the team's sprint names.
+    for name in ("スプリント3 🎌", "스프린트 4", "冲刺五 🐉 Σπριντ"):
+        assert name in pages[0]
+
+
+def test_hostile_text_is_shown_as_written(extracted):
+    hostile = scripts_tracker.HOSTILE
+    for name in ("path", "windows_path", "formula", "plus_formula", "markup"):
+        assert logical(hostile[name]) in extracted
+    assert "bell escape [31m tab end" in re.sub(" +", " ", extracted), "control characters become spaces"
+    assert "evil override" in extracted, "a bidi override is not obeyed"
+    assert hostile["long_word"][:20] in extracted
+
+
+def test_no_character_of_the_fixture_is_drawn_as_notdef(scripts_pdf, scripts_report):
+    """Every character the fixture holds has a real glyph in the font its run is drawn in."""
+    register_fonts()
+    texts = [*scripts_tracker.all_samples().values(), *scripts_tracker.PEOPLE, *scripts_tracker.SPRINT_NAMES,
+             scripts_tracker.TEAM_NAME, SCRIPTS_TITLE]
+    chain = runs.regular()
+    for text in texts:
+        for line in pdf_wrap.wrap_text(one_line(text), 10_000, 10, chain):
+            for font_name, run in chain.runs(line):
+                coverage = next(font.coverage for font in chain.fonts if font.name == font_name)
+                missing = [f"U+{ord(character):04X}" for character in run if ord(character) not in coverage]
+                assert not missing, f"{text!r}: {missing} have no glyph in {font_name}"
+
+
+def test_every_font_is_embedded_as_a_subset(scripts_pdf):
+    ours = {font_file.name for font_file in fonts.ALL_FONTS}
+    seen = set()
+    for page in scripts_pdf.reader.pages:
+        for reference in page["/Resources"]["/Font"].values():
+            font = reference.get_object()
+            assert_embedded_subset(font, ours)
+            seen.add(str(font["/BaseFont"]).partition("+")[2].split("-")[0])
+    assert {"Roboto", "NotoSansArabic", "NotoSansHebrew", "NotoSansThai", "NotoSansDevanagari", "NotoEmoji",
+            "WenQuanYiMicroHei"} <= seen
+
+
+def test_a_200_issue_sprint_in_every_script_stays_small(scripts_report, default_template, tmp_path):
+    samples = list(scripts_tracker.all_samples().values())
+    count = 200
+    issues = pl.concat([scripts_report.issues] * (count // scripts_report.issues.height + 1)).head(count)
+    issues = issues.with_columns(
+        pl.Series("key", [f"ÜB-{index}" for index in range(count)]),
+        pl.Series("summary", [f"{samples[index % len(samples)]} #{index}" for index in range(count)]),
+    )
+    document = render_pdf(dataclasses.replace(scripts_report, issues=issues), default_template, tmp_path / "200.pdf")
+    assert document.rows == count
+    assert document.path.stat().st_size < 400_000, "fonts are embedded as subsets, not whole"
+
+
+def test_missing_font_package_raises_instead_of_leaving_text_out(monkeypatch):
+    missing = dataclasses.replace(fonts.FALLBACKS[-1], package="not_installed_fonts", distribution="not-installed-fonts")
+    with pytest.raises(fonts.FontsMissingError, match="not-installed-fonts"):
+        fonts.check_fonts_installed((missing,))
+
+
+def test_render_refuses_to_start_without_its_fonts(monkeypatch, sprint_report, default_template, tmp_path):
+    missing = dataclasses.replace(fonts.FALLBACKS[1], path="files/nothing-here.ttf")
+    monkeypatch.setattr(fonts, "ALL_FONTS", (*fonts.ALL_FONTS, missing))
+    monkeypatch.setattr(fonts, "_checked", False)
+    with pytest.raises(fonts.FontsMissingError, match="manimgx-fonts"):
+        pdf.render(sprint_report, default_template, tmp_path / "never.pdf")
+    assert not (tmp_path / "never.pdf").exists()
+
+
+def test_reportlab_still_has_the_tounicode_function_we_replace():
+    """`tounicode` replaces a reportlab internal; an upgrade that renames it must fail here, loudly."""
+    from reportlab.pdfbase import ttfonts
+
+    assert callable(getattr(ttfonts, "makeToUnicodeCMap", None)), "reportlab.pdfbase.ttfonts.makeToUnicodeCMap is gone"
+    assert "makeToUnicodeCMap(" in Path(ttfonts.__file__).read_text(), "TTFont.addObjects no longer calls it"
+    register_fonts()
+    assert ttfonts.makeToUnicodeCMap is tounicode.make_to_unicode_cmap
+
+
+def test_emoji_beyond_the_basic_plane_extract_as_themselves(extracted):
+    for emoji in ("🚀", "🐛", "🎉", "👍", "🌍", "🐉", "🎌"):
+        assert emoji in extracted
+    assert "Ὠ" not in extracted, "reportlab 5.1.0's ToUnicode bug (🚀 read back as Ὠ)"
+
+
+def test_brackets_inside_right_to_left_text_are_mirrored():
+    """`direction` reads python-bidi's resolved levels from its debug output; an upgrade that changes
+    that form must fail here."""
+    from sprint_exports.formats.pdf.direction import visual
+
+    assert visual("שלום (עולם)") == "(םלוע) םולש"
+    assert visual("Fix (לוגין) bug") == "Fix (ןיגול) bug"
+    assert visual("ab (ש) c") == "ab (ש) c"

@@ -2,8 +2,10 @@
 
 Each builder returns None when there is nothing to plot (a sprint without
 dates, a team without completed sprints), so the renderer shows a note
-instead of an empty chart. Every string uses Roboto: sprint names come from
-the tracker and may be in any script.
+instead of an empty chart. Sprint names come from the tracker and may be in
+any script, so every text of a chart is drawn as its font runs (`runs`),
+shaped and reordered like all other text (`wrap`); the axes' own labels
+only ever show dates and numbers.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing, Group, String
 from reportlab.lib import colors
-from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from sprint_exports.formats.pdf.fonts import FONT, FONT_BOLD
+from sprint_exports.formats.pdf import runs
+from sprint_exports.formats.pdf.fonts import FONT
 from sprint_exports.formats.pdf.style import TEXT_COLOUR
+from sprint_exports.formats.pdf.wrap import wrap_text
+from sprint_exports.text import one_line
 
 BURNDOWN_TITLE = "Burndown"
 VELOCITY_TITLE = "Velocity history"
@@ -86,12 +91,16 @@ def velocity_chart(history: pl.DataFrame, current_sprint_id: int, width: float, 
     chart.barLabels.fontSize = LABEL_SIZE
     chart.barLabels.nudge = 5
     chart.barLabels.fillColor = TEXT_COLOUR
-    # Sprint names wrap onto two lines under their bar instead of colliding.
-    slot = chart.width / max(1, len(names))
-    chart.categoryAxis.categoryNames = ["\n".join(simpleSplit(name, FONT, LABEL_SIZE, slot - 4)[:2]) for name in names]
+    chart.categoryAxis.categoryNames = [""] * len(names)  # drawn below, in every script
     _style_category_axis(chart.categoryAxis)
     _style_value_axis(chart.valueAxis, max(velocities))
     drawing.add(chart)
+    # Sprint names wrap onto two lines under their bar instead of colliding.
+    slot = chart.width / max(1, len(names))
+    for index, name in enumerate(names):
+        centre = chart.x + (index + 0.5) * slot
+        for line_index, line in enumerate(wrap_text(one_line(name), slot - 4, 2, runs.regular(), LABEL_SIZE)):
+            drawing.add(_text(centre, chart.y - 3 - (line_index + 1) * LABEL_SIZE * 1.15, line, anchor="middle"))
     return drawing
 
 
@@ -99,7 +108,7 @@ def _frame(width: float, height: float, title: str, x_title: str, y_title: str) 
     """A drawing with the chart title and both axis titles."""
     drawing = Drawing(width, height)
     drawing.initialFontName = FONT  # the renderer's opening font; otherwise every chart references Helvetica
-    drawing.add(_text(0, height - TITLE_SIZE - 2, title, font=FONT_BOLD, size=TITLE_SIZE))
+    drawing.add(_text(0, height - TITLE_SIZE - 2, title, bold=True, size=TITLE_SIZE))
     drawing.add(_text(LEFT + (width - LEFT - RIGHT) / 2, 2, x_title, anchor="middle"))
     y_axis_title = Group(_text(0, 0, y_title, anchor="middle"))
     y_axis_title.transform = (0, 1, -1, 0, LABEL_SIZE + 1, BOTTOM + (height - TOP - BOTTOM) / 2)  # turned 90°
@@ -107,8 +116,17 @@ def _frame(width: float, height: float, title: str, x_title: str, y_title: str) 
     return drawing
 
 
-def _text(x: float, y: float, text: str, font: str = FONT, size: float = LABEL_SIZE, anchor: str = "start") -> String:
-    return String(x, y, text, fontName=font, fontSize=size, fillColor=TEXT_COLOUR, textAnchor=anchor)
+def _text(x: float, y: float, text: str, bold: bool = False, size: float = LABEL_SIZE, anchor: str = "start") -> Group:
+    """One line of chart text from `x` ("start"), around it ("middle") or up to it ("end"):
+    a String per font run, each placed where the one before it ends."""
+    chain = runs.bold() if bold else runs.regular()
+    line = wrap_text(one_line(text), float("inf"), 1, chain, size)[0]
+    left = x - {"start": 0.0, "middle": 0.5, "end": 1.0}[anchor] * chain.width(line, size)
+    group = Group()
+    for font, part in chain.runs(line):
+        group.add(String(left, y, part, fontName=font, fontSize=size, fillColor=TEXT_COLOUR))
+        left += stringWidth(part, font, size)
+    return group
 
 
 def _place(chart: HorizontalLineChart | VerticalBarChart, width: float, height: float) -> None:

@@ -1,13 +1,16 @@
 """PDF: a sprint report people can read, fast enough for 100,000 issues.
 
 This module assembles the document: the title, the short sections (sprint,
-metrics, charts, team), the issue table from `pdf_table` (nearly all of a long
+metrics, charts, team), the issue table from `table` (nearly all of a long
 report, and the reason it is fast) and the page footers.
 
-- Untrusted text. The few Paragraphs (title, facts, team) get XML-escaped
-  text, so a name like `<b>&` shows exactly those characters.
-- Fonts. All text is Roboto (see `pdf_fonts`): tracker names are Latin,
-  Greek and Cyrillic, which Helvetica cannot show.
+- Every script. All text (title, facts, team, table, charts, footer) goes
+  through one line breaker and one text writer (`wrap`, `operators`): Roboto
+  first, each character Roboto lacks in the first fallback font that has it
+  (`fonts`, `runs`), Arabic joined and right-to-left runs reordered
+  (`direction`). Text is never parsed as markup, so `<b>&` shows as written.
+- Fonts missing from the machine raise `FontsMissingError` before anything
+  is written: a PDF with silently missing text is never the result.
 - Determinism. `invariant=1` fixes creation dates and the document ID, so
   the same report and template always give byte-identical files.
 - "Page N of M" needs the page count before any page is written:
@@ -19,20 +22,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from xml.sax.saxutils import escape
-
 import polars as pl
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
     KeepTogether,
-    Paragraph,
     SimpleDocTemplate,
     Spacer,
     Table,
@@ -42,9 +41,11 @@ from reportlab.platypus import (
 from sprint_exports.formats import OnRows
 from sprint_exports.report.issue_order import issue_rows
 from sprint_exports.formats.pdf.charts import burndown_chart, velocity_chart
-from sprint_exports.formats.pdf.fonts import FONT, FONT_BOLD, register_fonts
-from sprint_exports.formats.pdf.style import GRID_COLOUR, HEADER_FILL, TEXT_COLOUR, ZEBRA_FILL
+from sprint_exports.formats.pdf.fonts import FONT, register_fonts
+from sprint_exports.formats.pdf.style import GRID_COLOUR, HEADER_FILL, ZEBRA_FILL
 from sprint_exports.formats.pdf.table import issue_table
+from sprint_exports.formats.pdf.text_lines import TextLines, TextStyle, draw_at_baseline
+from sprint_exports.formats.pdf.wrap import wrap_text
 from sprint_exports.report.model import SprintReport, display_number
 from sprint_exports.templates import Template
 from sprint_exports.text import one_line
@@ -57,22 +58,15 @@ FOOTER_MARGIN = 16 * mm  # the bottom margin; the footer sits inside it
 
 MUTED_COLOUR = colors.HexColor("#57606a")
 
-TITLE_STYLE = ParagraphStyle("title", fontName=FONT_BOLD, fontSize=18, leading=22, textColor=TEXT_COLOUR, spaceAfter=4)
-HEADING_STYLE = ParagraphStyle(
-    "heading",
-    fontName=FONT_BOLD,
-    fontSize=11,
-    leading=14,
-    textColor=TEXT_COLOUR,
-    spaceBefore=8,
-    spaceAfter=4,
-)
+TITLE_STYLE = TextStyle(size=18, leading=22, bold=True, space_after=4)
+HEADING_STYLE = TextStyle(size=11, leading=14, bold=True, space_before=8, space_after=4)
 # A section starts on the next page when less than this is left, so a heading is
 # never alone at the bottom of a page. (keepWithNext would wrap the whole issue
 # table in a KeepTogether, which pushes a long table off its first page.)
 SECTION_START_HEIGHT = 80
-BODY_STYLE = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=10.5, textColor=TEXT_COLOUR)
-NOTE_STYLE = ParagraphStyle("note", parent=BODY_STYLE, textColor=MUTED_COLOUR)
+BODY_STYLE = TextStyle(size=8.5, leading=10.5)
+NOTE_STYLE = TextStyle(size=8.5, leading=10.5, colour=MUTED_COLOUR)
+FOOTER_STYLE = TextStyle(size=7.5, leading=9, colour=MUTED_COLOUR)
 
 
 def render(report: SprintReport, template: Template, path: Path, *, on_rows: OnRows | None = None) -> int:
@@ -108,13 +102,13 @@ def _story(
     report: SprintReport, template: Template, frame_width: float, frame_height: float, on_rows: OnRows | None = None
 ) -> tuple[list[Flowable], int]:
     fields = template.fields
-    story: list[Flowable] = [_paragraph(template.title, TITLE_STYLE)]
+    story: list[Flowable] = [TextLines(template.title, TITLE_STYLE)]
     blocks: list[list[Flowable]] = []
     if fields.basic_info:
         blocks.append([_heading("Sprint"), _key_value_table(report.facts(), [24 * mm, 116 * mm])])
     if fields.metrics:
         metrics = [(label, display_number(value)) for label, value in report.metric_rows()]
-        notes = [_paragraph(f"{note}.", NOTE_STYLE) for note in report.burndown_notes()]
+        notes = [TextLines(f"{note}.", NOTE_STYLE) for note in report.burndown_notes()]
         blocks.append([_heading("Metrics"), _key_value_table(metrics, [64 * mm, 24 * mm]), *notes])
     story += _side_by_side(blocks, gap=10 * mm, width=frame_width, max_height=frame_height / 2)
     if fields.metrics and template.format_options.include_charts:
@@ -130,16 +124,11 @@ def _story(
     return story, row_count
 
 
-# --- small sections: a handful of rows each, so plain Tables of Paragraphs are fine
+# --- small sections: a handful of rows each, so plain Tables of TextLines are fine
 
 
-def _paragraph(text: str, style: ParagraphStyle) -> Paragraph:
-    """Tracker text as a Paragraph: escaped, so '<' and '&' are shown, not parsed."""
-    return Paragraph(escape(one_line(text)), style)
-
-
-def _heading(text: str) -> Paragraph:
-    return _paragraph(text, HEADING_STYLE)
+def _heading(text: str) -> TextLines:
+    return TextLines(text, HEADING_STYLE)
 
 
 def _section_heading(text: str) -> list[Flowable]:
@@ -147,7 +136,7 @@ def _section_heading(text: str) -> list[Flowable]:
 
 
 def _key_value_table(rows: Sequence[tuple[str, str]], widths: list[float]) -> Table:
-    data = [[_paragraph(label, BODY_STYLE), _paragraph(str(value), BODY_STYLE)] for label, value in rows]
+    data = [[TextLines(label, BODY_STYLE), TextLines(str(value), BODY_STYLE)] for label, value in rows]
     table = Table(data, colWidths=widths, hAlign="LEFT", splitInRow=1)  # a very long goal may span pages
     table.setStyle(_small_table_style(header=False))
     return table
@@ -180,23 +169,19 @@ def _side_by_side(blocks: list[list[Flowable]], gap: float, width: float, max_he
 
 def _team_table(members: pl.DataFrame) -> Flowable:
     if members.is_empty():
-        return _paragraph("No team members", NOTE_STYLE)
-    header = [_paragraph(label, _bold(BODY_STYLE)) for label in ("Name", "Role", "Capacity (h)")]
+        return TextLines("No team members", NOTE_STYLE)
+    header = [TextLines(label, BODY_STYLE.as_bold()) for label in ("Name", "Role", "Capacity (h)")]
     data = [header] + [
         [
-            _paragraph(member["name"] or "", BODY_STYLE),
-            _paragraph(member["role"] or "", BODY_STYLE),
-            _paragraph(str(member["capacity"] or 0), BODY_STYLE),
+            TextLines(member["name"] or "", BODY_STYLE),
+            TextLines(member["role"] or "", BODY_STYLE),
+            TextLines(str(member["capacity"] or 0), BODY_STYLE),
         ]
         for member in members.iter_rows(named=True)
     ]
     table = Table(data, colWidths=[70 * mm, 55 * mm, 25 * mm], hAlign="LEFT", repeatRows=1, splitInRow=1)
     table.setStyle(_small_table_style(header=True))
     return table
-
-
-def _bold(style: ParagraphStyle) -> ParagraphStyle:
-    return ParagraphStyle(f"{style.name}-bold", parent=style, fontName=FONT_BOLD)
 
 
 def _small_table_style(header: bool) -> TableStyle:
@@ -220,13 +205,13 @@ def _charts(report: SprintReport) -> list[Flowable]:
     burndown = burndown_chart(report.metrics.burndown, width, height)
     velocity = velocity_chart(report.metrics.velocity_history, report.sprint.id, width, height)
     if burndown is None and velocity is None:
-        return [_paragraph("No charts: nothing to plot for this sprint yet.", NOTE_STYLE)]
+        return [TextLines("No charts: nothing to plot for this sprint yet.", NOTE_STYLE)]
     notes = report.burndown_notes()
     if burndown is not None and notes:  # annotate: why the line ends above planned - completed
-        burndown = [burndown, _paragraph("Not burned down (no resolution date within the sprint): " + "; ".join(notes) + ".", NOTE_STYLE)]
+        burndown = [burndown, TextLines("Not burned down (no resolution date within the sprint): " + "; ".join(notes) + ".", NOTE_STYLE)]
     cells = [
-        burndown or _paragraph(report.burndown_absence() or "No burndown to plot.", NOTE_STYLE),
-        velocity or _paragraph("Velocity history: the team has no completed sprints yet.", NOTE_STYLE),
+        burndown or TextLines(report.burndown_absence() or "No burndown to plot.", NOTE_STYLE),
+        velocity or TextLines("Velocity history: the team has no completed sprints yet.", NOTE_STYLE),
     ]
     table = Table([cells], colWidths=[width + 8 * mm, width], hAlign="LEFT")
     table.setStyle(
@@ -272,11 +257,14 @@ class NumberedCanvas(Canvas):
         width, _ = self._pagesize
         y = FOOTER_MARGIN / 2
         self.saveState()
-        self.setFont(FONT, 7.5)
+        self.setFont(FONT, FOOTER_STYLE.size)
         self.setFillColor(MUTED_COLOUR)
         self.setStrokeColor(GRID_COLOUR)
         self.setLineWidth(0.3)
         self.line(MARGIN, y + 10, width - MARGIN, y + 10)
-        self.drawString(MARGIN, y, self._footer)
-        self.drawRightString(width - MARGIN, y, f"Page {self._pageNumber} of {total}")
+        page = f"Page {self._pageNumber} of {total}"
+        self.drawRightString(width - MARGIN, y, page)
         self.restoreState()
+        room = width - 2 * MARGIN - self.stringWidth(page, FONT, FOOTER_STYLE.size) - 12
+        footer = wrap_text(self._footer, room, 1, FOOTER_STYLE.chain, FOOTER_STYLE.size)[0]
+        draw_at_baseline(self, MARGIN, y, footer, FOOTER_STYLE)

@@ -1,0 +1,133 @@
+"""Right-to-left text for a PDF: Arabic letters joined, then each line put in visual order.
+
+A PDF shows glyphs left to right in the order they are written, with no
+shaping, so two steps happen before a line is drawn:
+
+- Shaping (`shape`). Arabic letters take their joined forms: arabic_reshaper
+  swaps each letter for its contextual presentation form (and lam-alef for
+  its ligature), all of which Noto Sans Arabic draws. This happens on the
+  whole text in logical order, before wrapping, so line widths are the widths
+  of what is drawn. Vowel marks are kept.
+- Reordering (`visual`). Each wrapped line goes through the Unicode bidi
+  algorithm (python-bidi), so right-to-left runs read right to left, inside
+  mixed-direction lines too. The base direction is left-to-right: the report
+  and its table are, and it is what a left-to-right web page shows for the
+  same cell (HTML's default, not `dir=auto`). It is also what text
+  extraction assumes: pdftotext then reads every line back in logical order,
+  where a right-to-left base would come back with its runs in visual order.
+  python-bidi's Rust reordering leaves out mirroring (L4), so "(" would
+  stay "(" inside Arabic. A line with a mirrored character (brackets, "<",
+  "«") takes the levels Rust resolved (bracket pairs included), from its
+  debug output, and is reordered (L2) and mirrored here. python-bidi's
+  pure-Python algorithm mirrors but lacks bracket pairs and is twice as slow.
+
+Text extraction (pdftotext) reads the lines back in logical order; Arabic
+comes back as presentation forms, equal to the original after NFKC
+normalisation. Text without right-to-left characters skips both steps.
+
+Explicit bidi controls (embeddings, overrides, isolates) are left out
+(`without_bidi_controls`): the order comes from the letters themselves, so
+text like "\u202eevil" (spoofing with an override) shows as written.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from arabic_reshaper import ArabicReshaper
+from bidi import get_display
+from bidi.mirror import MIRRORED
+
+# Hebrew, Arabic, Syriac, Thaana, N'Ko, Samaritan, Mandaic, and the Hebrew and Arabic presentation forms.
+_RIGHT_TO_LEFT = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]")
+_MIRRORED = re.compile("[" + "".join(re.escape(character) for character in MIRRORED) + "]")
+_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_LEVEL = re.compile(r"Level\(\s*(\d+),")
+_WORDS = re.compile(r"(\s+)")  # splits into words and the spaces between them, keeping both
+_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
+
+_RESHAPER = ArabicReshaper(
+    configuration={
+        "delete_harakat": False,  # vowel marks are text: keep them
+        "support_ligatures": True,  # lam-alef and the like, which Arabic script requires
+        "ARABIC LIGATURE ALLAH": False,  # a word ligature: optional, and it hides the letters
+    }
+)
+
+
+def is_right_to_left(text: str) -> bool:
+    """Whether `text` holds any right-to-left character (and so needs `shape` and `visual`)."""
+    return _RIGHT_TO_LEFT.search(text) is not None
+
+
+def shape(text: str) -> str:
+    """`text`, still in logical order, with Arabic letters in their joined presentation forms.
+
+    Letters join only inside a word, so words are shaped one at a time through a cache: words
+    repeat across a tracker's summaries far more than summaries do, and reshaping costs about
+    a millisecond a call.
+    """
+    if not _ARABIC.search(text):
+        return text
+    return "".join(_shape_word(word) if _ARABIC.search(word) else word for word in _WORDS.split(text))
+
+
+@lru_cache(maxsize=65536)
+def _shape_word(word: str) -> str:
+    return _RESHAPER.reshape(word)
+
+
+def without_bidi_controls(text: str) -> str:
+    """`text` without explicit embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069)."""
+    return _BIDI_CONTROLS.sub("", text) if _BIDI_CONTROLS.search(text) else text
+
+
+def visual(line: str) -> str:
+    """One line in the order its characters are drawn left to right (left-to-right base direction)."""
+    if not is_right_to_left(line):
+        return line
+    if _MIRRORED.search(line):
+        return _reordered_and_mirrored(line, _levels(line))
+    return get_display(line, base_dir="L")
+
+
+def _levels(line: str) -> list[int]:
+    """The embedding level of each character of `line`, as python-bidi's Rust algorithm resolves them.
+
+    Only its debug output (`BidiInfo`'s Debug form) holds them, one per UTF-8 byte;
+    `sprint_exports_tests/test_pdf.py` fails if an upgrade changes that form.
+    """
+    debug = get_display(line, base_dir="L", debug=True)
+    start = debug.index("levels: [")
+    byte_levels = [int(level) for level in _LEVEL.findall(debug, start, debug.index("paragraphs:", start))]
+    levels, offset = [], 0
+    for character in line:
+        levels.append(byte_levels[offset])
+        offset += len(character.encode())
+    return levels
+
+
+def _reordered_and_mirrored(line: str, levels: list[int]) -> str:
+    """Unicode bidi rules L1 (trailing spaces), L4 (mirroring) and L2 (reversing runs) on resolved levels."""
+    characters = [MIRRORED.get(character, character) if level % 2 else character for character, level in zip(line, levels)]
+    end = len(characters)
+    while end and characters[end - 1].isspace():
+        end -= 1
+        levels[end] = 0
+    odd = [level for level in levels if level % 2]
+    if not odd:
+        return "".join(characters)
+    for level in range(max(levels), min(odd) - 1, -1):
+        index = 0
+        while index < len(characters):
+            if levels[index] < level:
+                index += 1
+                continue
+            stop = index
+            while stop < len(characters) and levels[stop] >= level:
+                stop += 1
+            characters[index:stop] = characters[index:stop][::-1]
+            levels[index:stop] = levels[index:stop][::-1]
+            index = stop
+    return "".join(characters)

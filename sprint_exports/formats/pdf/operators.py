@@ -1,0 +1,155 @@
+"""Hand-written PDF text operators: the issue table's hot loop, and the one way text reaches a page.
+
+reportlab's text object measures and re-encodes every string it shows, one
+character at a time in Python; encoding was the renderer's largest cost.
+Here a display line becomes its font runs (`runs.FontChain`), each run its
+(font subset, operator) parts, and a font subset is selected only when it
+changes. After a `Tj` the pen stands at the end of what it drew, so runs in
+different fonts follow each other on a line with no positioning of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from reportlab.lib.rl_accel import escapePDF
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
+
+from sprint_exports.formats.pdf.runs import FontChain
+
+Part = tuple[str, str]  # (the operator selecting a font subset, the operator showing text in it)
+CACHE_LIMIT = 50_000  # distinct lines kept per writer; the cache starts over beyond that
+
+
+class FontWriter:
+    """Text-showing operators for one font in one document.
+
+    Each font is embedded as subsets of 256 glyphs, so a run encodes to
+    (subset, operator) parts. Two shortcuts, both exact:
+
+    - repeated runs come from a cache;
+    - a character keeps its subset and code for the whole document, so the
+      writer learns each one from reportlab's first encoding of it; a run
+      made only of learnt characters of one subset is then encoded by a
+      single `str.translate` with the already escaped codes.
+    """
+
+    def __init__(self, document: object, font_name: str, size: float):
+        self._font = pdfmetrics.getFont(font_name)
+        self.document = document
+        self._size = size
+        self._cache: dict[str, tuple[Part, ...]] = {}
+        self._selectors: dict[int, str] = {}
+        self._learnt: dict[int, set[str]] = {}  # subset -> characters whose code is known
+        self._escaped_codes: dict[int, dict[int, str]] = {}  # subset -> {ord(character): escaped code}
+
+    def parts(self, text: str) -> tuple[Part, ...]:
+        parts = self._cache.get(text)
+        if parts is None:
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            parts = self._cache[text] = self._encode(text)
+        return parts
+
+    def _select(self, subset: int) -> str:
+        """The operator that makes `subset` of this font current (one string object per subset)."""
+        selector = self._selectors.get(subset)
+        if selector is None:
+            name = self._font.getSubsetInternalName(subset, self.document)
+            selector = self._selectors[subset] = f"{name} {self._size} Tf"
+        return selector
+
+    def _encode(self, text: str) -> tuple[Part, ...]:
+        characters = set(text)
+        for subset, learnt in self._learnt.items():
+            if characters <= learnt:
+                return ((self._select(subset), f"({text.translate(self._escaped_codes[subset])}) Tj"),)
+        chunks = self._font.splitString(text, self.document)
+        self._learn(text, chunks)
+        return tuple((self._select(subset), f"({escapePDF(codes)}) Tj") for subset, codes in chunks)
+
+    def _learn(self, text: str, chunks: list[tuple[int, bytes]]) -> None:
+        codes = [(subset, code) for subset, chunk in chunks for code in chunk]
+        if len(codes) != len(text):
+            return  # not one code per character (never for plain TrueType text): learn nothing
+        for character, (subset, code) in zip(text, codes, strict=True):
+            self._learnt.setdefault(subset, set()).add(character)
+            self._escaped_codes.setdefault(subset, {})[ord(character)] = escapePDF(bytes([code]))
+
+
+class LineWriter:
+    """Text-showing operators for display lines in a font chain (one size, one document)."""
+
+    def __init__(self, document: object, chain: FontChain, size: float):
+        self.chain = chain
+        self.document = document
+        self.size = size
+        self.cached_parts: dict[str, tuple[Part, ...]] = {}
+        self._fonts: dict[str, FontWriter] = {}
+
+    def parts(self, line: str) -> tuple[Part, ...]:
+        parts = self.cached_parts.get(line)
+        if parts is None:
+            if len(self.cached_parts) >= CACHE_LIMIT:
+                self.cached_parts.clear()
+            parts = self.cached_parts[line] = tuple(
+                part for font, text in self.chain.runs(line) for part in self._font(font).parts(text)
+            )
+        return parts
+
+    def width(self, line: str) -> float:
+        return self.chain.width(line, self.size)
+
+    def _font(self, name: str) -> FontWriter:
+        writer = self._fonts.get(name)
+        if writer is None:
+            writer = self._fonts[name] = FontWriter(self.document, name, self.size)
+        return writer
+
+
+def document_of(canvas: Canvas) -> object:
+    """reportlab's document object behind `canvas`: font subsets are tracked per document.
+
+    Private API: the canvas has no public accessor for it.
+    """
+    return canvas._doc
+
+
+class TextBlock:
+    """One BT … ET text object of positioned lines; font subsets switch only when they change."""
+
+    def __init__(self) -> None:
+        self._operators: list[str] = ["BT"]
+        self._selector = ""
+
+    def show(self, writer: LineWriter, x: float, y: float, line: str) -> None:
+        self.show_row(writer, [(line,)], [f"{x:.2f}"], [f"{y:.2f}"], None)
+
+    def show_row(
+        self,
+        writer: LineWriter,
+        cell_lines: Sequence[tuple[str, ...]],
+        lefts: Sequence[str | None],
+        baselines: Sequence[str],
+        right_aligned_left: Callable[[int, str, LineWriter], str] | None,
+    ) -> None:
+        """Show a row's cells: column `i` starts at `lefts[i]` (None: right-aligned), line `j` sits on
+        `baselines[j]`; positions are preformatted numbers. This loop runs for every line of the table."""
+        append = self._operators.append
+        cached_parts = writer.cached_parts
+        for column, lines in enumerate(cell_lines):
+            column_left = lefts[column]
+            for baseline, line in zip(baselines, lines):
+                if not line:
+                    continue
+                left = column_left if column_left is not None else right_aligned_left(column, line, writer)
+                append(f"1 0 0 1 {left} {baseline} Tm")
+                for selector, operator in cached_parts.get(line) or writer.parts(line):
+                    if selector is not self._selector:
+                        self._selector = selector
+                        append(selector)
+                    append(operator)
+
+    def operators(self) -> str:
+        return "\n".join([*self._operators, "ET"])

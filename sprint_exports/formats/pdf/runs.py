@@ -1,0 +1,190 @@
+"""Font fallback per character run: which font draws each piece of a line, and how wide the line is.
+
+A `FontChain` is a first font (Roboto or Roboto Bold) and the fallbacks of
+`fonts.FALLBACKS`. Each character goes to the first font that has it, with
+three exceptions that keep a line looking like one piece of text:
+
+- marks and joiners stay with the character before them (combining marks,
+  the zero-width joiner, variation selectors, emoji skin tones and tags), so
+  a cluster is never split between fonts;
+- spaces, digits and punctuation stay in the current run when its font has
+  them (the emoji font has its own digits and spaces, with other widths);
+- an invisible format character (a variation selector, a joiner, a bidi
+  mark) that the run's font has no glyph for is left out, instead of being
+  drawn as a box.
+
+A character no font has stays in the first font (its .notdef box, and the
+text layer keeps the character). Lines repeat (names, statuses), so runs are
+cached per line; a line whose characters are all in the first font is one
+run, found by one regular-expression search.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from functools import lru_cache
+
+from reportlab.pdfbase.pdfmetrics import stringWidth
+
+from sprint_exports.formats.pdf.fonts import (
+    FALLBACKS,
+    FONT,
+    FONT_BOLD,
+    ROBOTO,
+    ROBOTO_BOLD,
+    FontFile,
+    LoadedFont,
+    loaded,
+    register_fonts,
+)
+
+Run = tuple[str, str]  # (font name, text)
+
+_STICKY = re.compile(r"[\u200c\u200d\ufe00-\ufe0f\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U000e0100-\U000e01ef]")
+# Default-ignorable format characters: drawn only when the run's font has a glyph for them.
+_IGNORABLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
+                        r"\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3\U000e0000-\U000e0fff]")
+
+
+_LEADING_NEUTRALS = re.compile(r"[\s0-9!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f]*")
+
+
+def _kind(character: str) -> str:
+    """"sticky" (joins the run before it), "neutral" (may stay in the current run) or "letter"."""
+    if _STICKY.match(character) or unicodedata.category(character).startswith("M"):
+        return "sticky"
+    if unicodedata.category(character)[0] in "ZNPS":
+        return "neutral"
+    return "letter"
+
+
+class FontChain:
+    """Splits display lines into runs of one font each and measures them."""
+
+    def __init__(self, first: FontFile, fallbacks: Sequence[FontFile] = FALLBACKS):
+        register_fonts()
+        self.fonts: list[LoadedFont] = [loaded(first), *(loaded(font_file) for font_file in fallbacks)]
+        self.name = first.name
+        self._first = self.fonts[0]
+        self._outside_first = _character_class_complement(self._first.coverage)
+        self._choice: dict[str, tuple[LoadedFont, str]] = {}  # character -> (its first font, its kind)
+        self.runs = lru_cache(maxsize=16384)(self._runs)
+
+    def width(self, line: str, size: float) -> float:
+        """The width of `line` drawn as its runs, in points."""
+        return sum(stringWidth(text, font, size) for font, text in self.runs(line))
+
+    def _runs(self, line: str) -> tuple[Run, ...]:
+        """What the first font draws is taken whole, between regex searches for the next character
+        it lacks; only the words holding such characters are looked at one character at a time,
+        through a cache (words repeat far more than lines). Cell text has only spaces for
+        whitespace (`sprint_exports.text.cell_lines`)."""
+        if not self._outside_first.search(line):
+            return ((self.name, line),) if line else ()
+        runs: list[list] = []  # [LoadedFont, text] pairs, text built up
+        position = 0
+        while (found := self._outside_first.search(line, position)) is not None:
+            start = max(line.rfind(" ", 0, found.start()) + 1, position)  # the word holding it
+            stop = line.find(" ", found.end())
+            stop = len(line) if stop < 0 else stop
+            if start > position:
+                self._add_first(runs, line[position:start])
+            for font, text in self._other_runs(line[start:stop], runs[-1][0] if runs else None):
+                self._add(runs, font, text)
+            position = stop
+        if position < len(line):
+            self._add_first(runs, line[position:])
+        return tuple((font.name, text) for font, text in runs)
+
+    def _add_first(self, runs: list[list], text: str) -> None:
+        """A piece the first font has: its leading spaces, digits and punctuation stay in the run before."""
+        if runs and runs[-1][0] is not self._first and runs[-1][0].holds_neutrals:
+            neutrals = _LEADING_NEUTRALS.match(text).group()
+            if neutrals and all(ord(character) in runs[-1][0].coverage for character in neutrals):
+                runs[-1][1] += neutrals
+                text = text[len(neutrals) :]
+        if text:
+            self._add(runs, self._first, text)
+
+    @staticmethod
+    def _add(runs: list[list], font: LoadedFont, text: str) -> None:
+        if runs and runs[-1][0] is font:
+            runs[-1][1] += text
+        else:
+            runs.append([font, text])
+
+    @lru_cache(maxsize=65536)  # noqa: B019 (one chain per first font per process: the cache lives as long)
+    def _other_runs(self, word: str, previous: LoadedFont | None) -> tuple[tuple[LoadedFont, str], ...]:
+        """Runs of characters the first font lacks (and what follows them), after a run in `previous`."""
+        runs: list[list] = []
+        current = previous
+        for character in word:
+            font, kind = self._choose(character)
+            code = ord(character)
+            if current is not None and kind != "letter" and code in current.coverage and (
+                kind == "sticky" or current.holds_neutrals
+            ):
+                font = current
+            elif current is not None and kind == "sticky" and _IGNORABLE.match(character):
+                continue  # an invisible joiner or selector the run's font cannot draw
+            elif font is None:
+                if _IGNORABLE.match(character):
+                    continue
+                font = self._first
+            self._add(runs, font, character)
+            current = font
+        return tuple((font, text) for font, text in runs)
+
+    def _choose(self, character: str) -> tuple[LoadedFont | None, str]:
+        choice = self._choice.get(character)
+        if choice is None:
+            code = ord(character)
+            font = next((font for font in self.fonts if code in font.coverage), None)
+            choice = self._choice[character] = (font, _kind(character))
+        return choice
+
+
+def _character_class_complement(code_points: frozenset[int]) -> re.Pattern[str]:
+    """A pattern matching any character outside `code_points` (their ranges, negated)."""
+    ranges: list[str] = []
+    start = previous = None
+    for code in sorted(code_points):
+        if previous is not None and code == previous + 1:
+            previous = code
+            continue
+        if start is not None:
+            ranges.append(_range(start, previous))
+        start = previous = code
+    if start is not None:
+        ranges.append(_range(start, previous))
+    return re.compile(f"[^{''.join(ranges)}]") if ranges else re.compile(".", re.DOTALL)
+
+
+def _range(start: int, stop: int) -> str:
+    first, last = re.escape(chr(start)), re.escape(chr(stop))
+    return first if start == stop else f"{first}-{last}"
+
+
+_chains: dict[str, FontChain] = {}
+
+
+def regular() -> FontChain:
+    """The chain for regular text (Roboto first); one per process."""
+    return _chain(ROBOTO)
+
+
+def bold() -> FontChain:
+    """The chain for bold text (Roboto Bold first); one per process."""
+    return _chain(ROBOTO_BOLD)
+
+
+def _chain(first: FontFile) -> FontChain:
+    chain = _chains.get(first.name)
+    if chain is None:
+        chain = _chains[first.name] = FontChain(first)
+    return chain
+
+
+__all__ = ["FONT", "FONT_BOLD", "FontChain", "Run", "bold", "regular"]
