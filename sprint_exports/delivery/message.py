@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
+from sprint_exports.access import normalise_email
 from sprint_exports.report.model import METRIC_LABELS
 from sprint_exports.exports.store import human_size
 from sprint_exports.text import one_line
@@ -69,7 +70,7 @@ def render_subject(subject: str, delivery: SprintDelivery) -> str:
 
 def message_id(delivery: SprintDelivery, recipient: str) -> str:
     """The same for every attempt to one recipient, so a resend is recognisable as one message."""
-    digest = hashlib.sha256(f"{delivery.export_run_id}/{delivery.sprint_id}/{recipient.lower()}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{delivery.export_run_id}/{delivery.sprint_id}/{normalise_email(recipient)}".encode()).hexdigest()
     return f"<{digest[:32]}@sprint-exports>"
 
 
