@@ -7,12 +7,14 @@ Rules, checked in this order:
 3. Any other user may export and receive the sprints of the teams they are a
    member of (`team_members`), and nothing else.
 
-Emails compare case-insensitively. The tracker is read at the moment of each
+Emails compare in one canonical form (`normalise_email`: stripped,
+lower-cased, Unicode NFC). The tracker is read at the moment of each
 decision, so someone who left a team loses access at once.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -37,7 +39,9 @@ class Decision:
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    """The one canonical form of an address, used by every comparison: Unicode NFC, no surrounding
+    whitespace (spaces, tabs, line breaks), lower case."""
+    return unicodedata.normalize("NFC", email).strip().lower()
 
 
 class AccessPolicy:

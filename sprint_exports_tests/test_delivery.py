@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,58 @@ def test_delivery_sensor_requests_one_delivery_per_tagged_export_run(environment
         assert request.tags[names.EXPORT_RUN] == run.run_id
         skipped = evaluate(untagged.run_id)
         assert "nothing to deliver" in skipped.skip_message
+
+
+def test_one_address_written_four_ways_gets_one_message(environment):
+    server = start_server(environment)
+    try:
+        with instance_for_test() as instance:
+            run = export(instance, [1], [ADMIN], formats=["csv"])
+            spellings = [" ana@example.com", "ana@example.com ", "ana@example.com\n", "ANA@Example.com"]
+            result = deliver(instance, server, run.run_id, recipients=spellings)
+            assert result.success
+            assert [m["To"] for m in server.messages] == [ADMIN]
+            assert [(o["recipient"], o["status"]) for o in outcomes_of(result)] == [(ADMIN, "sent")]
+            ledger = DeliveryLedger(os.environ["SPRINT_DELIVERY_LEDGER_URL"])
+            assert [e.recipient for e in ledger.entries(run.run_id)] == [ADMIN]
+            ledger.dispose()
+    finally:
+        server.stop()
+
+
+def test_a_sigkilled_delivery_whose_run_still_shows_started_is_taken_over_when_its_lease_ends(environment):
+    from dagster import DagsterRunStatus
+
+    from sprint_exports.delivery.send_loop import LEASE_MARGIN_SECONDS
+
+    server = start_server(environment, hold_after=1)
+    home = environment / "instance"
+    home.mkdir()
+    instance = DagsterInstance.from_ref(__import__("dagster._core.instance.ref", fromlist=["InstanceRef"]).InstanceRef.from_dir(str(home)))
+    try:
+        recipients = [ADMIN, PLATFORM_MEMBER, "juergen@example.com"]
+        run = export(instance, [1], recipients, formats=["csv"])
+        worker = subprocess.Popen(
+            [sys.executable, "-c", CRASHING_DELIVERY, str(home), run.run_id, repr(smtp_config(server, timeout_seconds=3))],
+            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        assert server.behaviour.held.wait(120), "the second message never reached the server"
+        os.kill(worker.pid, signal.SIGKILL)  # dies holding the claim of the second message
+        worker.wait(30)
+        server.behaviour.hold_after = None
+        server.behaviour.release.set()
+        (crashed,) = [r for r in instance.get_runs() if r.job_name == "deliver_exports_job"]
+        assert crashed.status == DagsterRunStatus.STARTED, "nothing told Dagster the run died"
+
+        started = time.monotonic()
+        rerun = deliver(instance, server, run.run_id, timeout_seconds=3)
+        took = time.monotonic() - started
+        assert rerun.success, [o for o in outcomes_of(rerun)]
+        assert sorted(m["To"] for m in server.messages) == sorted(recipients), "each exactly once, none lost"
+        statuses = {o["recipient"]: o["status"] for o in outcomes_of(rerun)}
+        assert statuses == {ADMIN: "already sent", PLATFORM_MEMBER: "sent", "juergen@example.com": "sent"}
+        assert took < 3 + LEASE_MARGIN_SECONDS + 15, f"waited {took:.0f} s, longer than the lease"
+        assert instance.get_run_by_id(crashed.run_id).status == DagsterRunStatus.STARTED
+    finally:
+        server.stop()
+        instance.dispose()

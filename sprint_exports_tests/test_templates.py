@@ -90,6 +90,38 @@ def test_duplicate_names_and_bad_yaml_name_the_file(tmp_path):
         load_templates(tmp_path)
 
 
+SHADOW_LIKE = "root:$6$Zq9Secret$hashhashhash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
+
+
+@pytest.mark.parametrize(
+    "secret, marker",
+    [
+        (SHADOW_LIKE, "Zq9Secret"),  # parses as YAML keys: /etc/shadow behind a template symlink
+        ("api_token: Zq9Secret: more\n", "Zq9Secret"),  # a YAML syntax error on a secret line
+        ("a: *Zq9SecretAlias\n", "Zq9SecretAlias"),  # a YAML error that names what it found
+        ("x: !Zq9SecretTag 1\n", "Zq9SecretTag"),
+    ],
+)
+def test_template_errors_never_echo_file_contents(tmp_path, secret, marker):
+    hidden = tmp_path / "elsewhere" / "shadow"
+    hidden.parent.mkdir()
+    hidden.write_text(secret)
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "innocent.yaml").symlink_to(hidden)
+    with pytest.raises(TemplateError) as raised:
+        load_templates(folder)
+    message = str(raised.value)
+    assert message.startswith(f"Template file {folder / 'innocent.yaml'}: ")
+    assert marker not in message and "root:" not in message and "api_token" not in message, message
+
+
+def test_yaml_errors_say_where_without_the_line(tmp_path):
+    write(tmp_path, "c.yaml", "name: ok\ntitle: a: b\n")
+    with pytest.raises(TemplateError, match=r"c.yaml: cannot read it as YAML: mapping values are not allowed here at line 2, column 9$"):
+        load_templates(tmp_path)
+
+
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
 

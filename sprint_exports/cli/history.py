@@ -12,6 +12,10 @@ from sprint_exports import settings
 from sprint_exports.cli.common import fail, open_instance
 
 
+def warn(message: str) -> None:
+    click.secho(f"Warning: {message}", fg="yellow", err=True)
+
+
 def _history_inputs(users: list[str]):
     """What history and downloads need from the tracker: sprint teams and the access policy."""
     from sprint_exports.access import AccessPolicy
@@ -39,7 +43,7 @@ def history_command(sprint_id, team, format_name, since, user, as_json, limit, p
     import datetime as dt
     import json
 
-    from sprint_exports.delivery.ledger import DeliveryLedger
+    from sprint_exports.delivery.ledger import DeliveryLedger, LedgerUnavailable
     from sprint_exports.instance.history import HistoryFilter, export_history
 
     teams, policy = _history_inputs([user] if user else [])
@@ -47,10 +51,13 @@ def history_command(sprint_id, team, format_name, since, user, as_json, limit, p
         sprint_id=sprint_id, team=team, format=format_name, user=user,
         since=since.replace(tzinfo=dt.UTC) if since else None,
     )
-    ledger = DeliveryLedger(settings.delivery_ledger_url())
+    try:
+        ledger = DeliveryLedger(settings.delivery_ledger_url())
+    except LedgerUnavailable as problem:
+        fail(str(problem), 2)
     try:
         entries = export_history(open_instance(), teams, filters=filters, policy=policy, ledger=ledger,
-                                 limit=limit, offset=(page - 1) * limit)
+                                 limit=limit, offset=(page - 1) * limit, warn=warn)
     finally:
         ledger.dispose()
     if as_json:
@@ -82,7 +89,7 @@ def history_command(sprint_id, team, format_name, since, user, as_json, limit, p
 @click.option("--user", required=True, help="The tracker user downloading; they must be allowed to see the sprint.")
 @click.option("-o", "--output", default=".", show_default=True, help="File, or folder (created if it ends with /).")
 def download_command(run_id, sprint_id, latest, format_name, user, output) -> None:
-    """Copy an export out, after checking access, expiry and its sha256."""
+    """Copy an export out, after checking access, expiry, where it lies, its size and its sha256."""
     from sprint_exports.instance.history import DownloadRefused, download_export
 
     if bool(run_id) == bool(sprint_id is not None and latest):
@@ -94,7 +101,7 @@ def download_command(run_id, sprint_id, latest, format_name, user, output) -> No
     try:
         entry, target = download_export(
             open_instance(), teams, policy, user=user, format_name=format_name, destination=destination,
-            run_id=run_id, sprint_id=sprint_id if latest else None,
+            run_id=run_id, sprint_id=sprint_id if latest else None, warn=warn,
         )
     except DownloadRefused as refusal:
         fail(str(refusal))

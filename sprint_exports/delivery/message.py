@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
+from sprint_exports.access import normalise_email
 from sprint_exports.delivery.burndown_image import burndown_png
 from sprint_exports.report.model import MetricsSummary
 from sprint_exports.exports.store import human_size
@@ -73,7 +74,7 @@ def render_subject(subject: str, delivery: SprintDelivery) -> str:
 
 def message_id(delivery: SprintDelivery, recipient: str) -> str:
     """The same for every attempt to one recipient, so a resend is recognisable as one message."""
-    digest = hashlib.sha256(f"{delivery.export_run_id}/{delivery.sprint_id}/{recipient.lower()}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{delivery.export_run_id}/{delivery.sprint_id}/{normalise_email(recipient)}".encode()).hexdigest()
     return f"<{digest[:32]}@sprint-exports>"
 
 

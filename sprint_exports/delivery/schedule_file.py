@@ -23,10 +23,11 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sprint_exports.access import normalise_email
 from sprint_exports.delivery.message import DEFAULT_SUBJECT, check_subject_template
 from sprint_exports.formats import FORMAT_NAMES
 from sprint_exports.settings import check_retention_days
-from sprint_exports.templates import DEFAULT_TEMPLATE, describe_validation_error
+from sprint_exports.templates import DEFAULT_TEMPLATE, describe_validation_error, describe_yaml_error
 
 SPRINT_SELECTIONS = ("latest_completed", "active", "completed_since_last_run")
 EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"']+$")
@@ -119,8 +120,12 @@ def load_schedule_file(
         return ScheduleFile()
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ScheduleFileError(f"Schedule file {path}: cannot read it as YAML: {error}") from None
+    except yaml.YAMLError as error:
+        raise ScheduleFileError(f"Schedule file {path}: cannot read it as YAML: {describe_yaml_error(error)}") from None
+    except UnicodeDecodeError as error:
+        raise ScheduleFileError(f"Schedule file {path}: is not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise ScheduleFileError(f"Schedule file {path}: cannot read it: {error.strerror}") from None
     if not isinstance(document, Mapping):
         raise ScheduleFileError(f"Schedule file {path}: expected a mapping with a `schedules:` list")
     try:
@@ -160,8 +165,8 @@ def tracker_problem(entry: ScheduledExport, team_names: Sequence[str], user_emai
         unknown = [team for team in entry.teams if team not in team_names]
         if unknown:
             return f"teams: {', '.join(map(repr, unknown))} not in the tracker; teams there: {', '.join(sorted(team_names))}"
-    known = {email.lower() for email in user_emails}
-    strangers = [email for email in entry.recipients if email.lower() not in known]
+    known = {normalise_email(email) for email in user_emails}
+    strangers = [email for email in entry.recipients if normalise_email(email) not in known]
     if strangers:
         return f"recipients: {', '.join(strangers)} not a user of the tracker; recipients must be tracker users"
     return None

@@ -9,17 +9,18 @@ the clean-up job's observations (what was deleted).
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
-from sprint_exports import names
+from sprint_exports import names, settings
 from sprint_exports.access import AccessPolicy
-from sprint_exports.names import DELETED_PATH, EXPORT_ASSET_NAMES
 from sprint_exports.delivery.ledger import DeliveryLedger
+from sprint_exports.exports.records import BadRecord, copy_verified
+from sprint_exports.instance.run_records import Warn, log_warning, read_export_record
+from sprint_exports.names import DELETED_PATH, EXPORT_ASSET_NAMES
 
 PAGE = 500
 
@@ -66,13 +67,17 @@ def export_history(
     now: dt.datetime | None = None,
     limit: int = 50,
     offset: int = 0,
+    warn: Warn = log_warning,
 ) -> list[HistoryEntry]:
-    """Exports matching `filters`, newest first; `teams_by_sprint` maps sprint id -> (team id, team name)."""
+    """Exports matching `filters`, newest first; `teams_by_sprint` maps sprint id -> (team id, team name).
+
+    A record that is not a trustworthy export of ours is left out, and `warn` hears which and why.
+    """
     now = now or dt.datetime.now(dt.UTC)
     deleted = deleted_paths(instance)
     runs: dict[str, object] = {}
     found: list[HistoryEntry] = []
-    for entry in _entries(instance, filters, teams_by_sprint, deleted, runs, now):
+    for entry in _entries(instance, filters, teams_by_sprint, deleted, runs, now, warn):
         if filters.team and entry.team != filters.team:
             continue
         if filters.user is not None:
@@ -91,10 +96,11 @@ def export_history(
     return page
 
 
-def _entries(instance, filters, teams_by_sprint, deleted, runs, now) -> Iterator[HistoryEntry]:
+def _entries(instance, filters, teams_by_sprint, deleted, runs, now, warn) -> Iterator[HistoryEntry]:
     formats = [filters.format] if filters.format else list(EXPORT_ASSET_NAMES)
     partitions = [str(filters.sprint_id)] if filters.sprint_id is not None else None
     after = filters.since.timestamp() if filters.since else None
+    root = settings.exports_dir()
     for format_name in formats:
         records_filter = AssetRecordsFilter(
             asset_key=AssetKey(EXPORT_ASSET_NAMES[format_name]), asset_partitions=partitions, after_timestamp=after
@@ -102,26 +108,26 @@ def _entries(instance, filters, teams_by_sprint, deleted, runs, now) -> Iterator
         for record in all_records(instance, records_filter):
             if filters.run_id and record.run_id != filters.run_id:
                 continue
-            materialization = record.asset_materialization
-            values = {key: entry.value for key, entry in materialization.metadata.items()}
+            exported = read_export_record(record, root, warn)
+            if exported is None:
+                continue
             if record.run_id not in runs:
-                runs[record.run_id] = instance.get_run_by_id(record.run_id)
+                runs[record.run_id] = instance.get_run_by_id(record.run_id) if record.run_id else None
             run = runs[record.run_id]
             run_tags = run.tags if run else {}
-            sprint_id = int(materialization.partition)
-            path = str(values.get("path", ""))
+            path = str(exported.path)
             yield HistoryEntry(
-                created_at=dt.datetime.fromtimestamp(record.timestamp, dt.UTC).isoformat(timespec="seconds"),
-                sprint_id=sprint_id,
-                sprint_name=str(values.get("sprint", "")),
-                team=teams_by_sprint.get(sprint_id, (-1, ""))[1],
+                created_at=exported.created_at.isoformat(timespec="seconds"),
+                sprint_id=exported.sprint_id,
+                sprint_name=exported.sprint_name,
+                team=teams_by_sprint.get(exported.sprint_id, (-1, ""))[1],
                 format=format_name,
-                template=str(values.get("template", "")),
-                size_bytes=int(values.get("size_bytes", 0)),
-                sha256=str(values.get("sha256", "")),
+                template=exported.template,
+                size_bytes=exported.size_bytes,
+                sha256=exported.sha256,
                 path=path,
-                expires_at=str(values.get("expires_at", "")),
-                status=file_status(path, str(values.get("expires_at", "")), deleted, now),
+                expires_at=exported.expires_at.isoformat(),
+                status=file_status(exported.path, exported.expires_at, deleted, now),
                 run_id=record.run_id,
                 requested_by=run_tags.get(names.REQUESTED_BY),
                 schedule=run_tags.get(names.SCHEDULE),
@@ -155,12 +161,12 @@ def deleted_paths(instance: DagsterInstance) -> set[str]:
     return paths
 
 
-def file_status(path: str, expires_at: str, deleted: set[str], now: dt.datetime) -> str:
-    if path in deleted:
+def file_status(path: Path, expires_at: dt.datetime, deleted: set[str], now: dt.datetime) -> str:
+    if str(path) in deleted:
         return "deleted"
-    if expires_at and dt.datetime.fromisoformat(expires_at) <= now:
+    if expires_at <= now:
         return "expired"
-    return "available" if Path(path).is_file() else "missing"
+    return "available" if path.is_file() else "missing"
 
 
 class DownloadRefused(RuntimeError):
@@ -178,14 +184,25 @@ def download_export(
     run_id: str | None = None,
     sprint_id: int | None = None,
     now: dt.datetime | None = None,
+    warn: Warn = log_warning,
 ) -> tuple[HistoryEntry, Path]:
-    """Copy one export out after checking access, expiry and its sha256; returns the entry and the copy."""
-    from sprint_exports.exports.store import sha256_of
+    """Copy one export out after checking access, expiry, where it lies, its size and its sha256.
+
+    Returns the entry and the copy. Records that cannot be trusted are skipped (`--latest` takes the
+    newest one that can); asked for by run id, such a record is refused with the reason.
+    """
+    skipped: list[str] = []
+
+    def note(message: str) -> None:
+        skipped.append(message)
+        warn(message)
 
     filters = HistoryFilter(run_id=run_id, sprint_id=sprint_id, format=format_name)
-    matches = export_history(instance, teams_by_sprint, filters=filters, now=now, limit=1)
+    matches = export_history(instance, teams_by_sprint, filters=filters, now=now, limit=1, warn=note)
     what = f"run {run_id}" if run_id else f"sprint {sprint_id}"
     if not matches:
+        if run_id and skipped:
+            raise DownloadRefused(f"The {format_name} export of {what} cannot be trusted. {skipped[0]}")
         raise DownloadRefused(f"No {format_name} export found for {what}; `sprint-exports history` lists what exists")
     entry = matches[0]
     decision = policy.decide(user, teams_by_sprint.get(entry.sprint_id, (-1, ""))[0])
@@ -196,13 +213,9 @@ def download_export(
     source = Path(entry.path)
     if not source.is_file():
         raise DownloadRefused(f"The file {source} of {what} is missing from the exports directory")
-    if sha256_of(source) != entry.sha256:
-        raise DownloadRefused(f"The file {source} does not match its recorded sha256 {entry.sha256}: it was changed after export")
     target = destination / source.name if destination.is_dir() else destination
-    temporary = target.with_name(f".{target.name}.partial")
-    shutil.copyfile(source, temporary)
-    if sha256_of(temporary) != entry.sha256:
-        temporary.unlink(missing_ok=True)
-        raise DownloadRefused(f"The copy of {source} did not match its recorded sha256; nothing was written")
-    temporary.replace(target)
+    try:
+        copy_verified(source, entry.size_bytes, entry.sha256, target)
+    except BadRecord as problem:
+        raise DownloadRefused(f"Download refused, nothing was written: {problem}") from None
     return entry, target

@@ -7,6 +7,7 @@ file, the field and what is allowed, instead of failing a run later.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -24,11 +25,34 @@ class TemplateError(ValueError):
     """A template that cannot be used, with a message naming the file and field."""
 
 
+# Error messages never echo what a file holds beyond what its author needs: a template path may be a
+# symlink to a secret (a file like /etc/shadow parses as YAML keys), so a key is shown only when it
+# looks like a field name, and YAML errors give the line and column, never the line itself.
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+GRAMMAR = re.compile(r"^.(<[a-z ]+>|[^\w\s]{1,3}|\\[a-z])?.$")  # '<stream end>', ']', '\t': YAML's own words
+
+
+def describe_yaml_error(error: yaml.YAMLError) -> str:
+    """What is wrong and where (line, column), without the file's text."""
+    problem = getattr(error, "problem", None) or type(error).__name__
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    if isinstance(error, yaml.reader.ReaderError):
+        problem, where = "a character YAML does not allow", f" at character {error.position}"
+    return QUOTED.sub(lambda quoted: quoted.group() if GRAMMAR.match(quoted.group()) else "…", str(problem)) + where
+
+
+def _field_path(location: tuple) -> str:
+    parts = [str(part) if isinstance(part, int) or FIELD_NAME.match(str(part)) else "<a key that is not a field name>" for part in location]
+    return ".".join(parts)
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """Pydantic's errors as `field: problem` lines a person can act on."""
     lines = []
     for problem in error.errors():
-        field = ".".join(str(part) for part in problem["loc"]) or "template"
+        field = _field_path(problem["loc"]) or "template"
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "is not a template field (allowed: name, title, fields, format_options and their documented keys)"
@@ -53,8 +77,12 @@ def parse_template(document: object, source: str) -> Template:
 def load_template_file(path: Path) -> Template:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise TemplateError(f"Template file {path}: cannot read it as YAML: {error}") from None
+    except yaml.YAMLError as error:
+        raise TemplateError(f"Template file {path}: cannot read it as YAML: {describe_yaml_error(error)}") from None
+    except UnicodeDecodeError as error:
+        raise TemplateError(f"Template file {path}: is not UTF-8 text (byte {error.start})") from None
+    except OSError as error:
+        raise TemplateError(f"Template file {path}: cannot read it: {error.strerror}") from None
     return parse_template(document, f"Template file {path}")
 
 
@@ -100,6 +128,7 @@ def template_yaml(template: Template) -> str:
 
 __all__ = [
     "DEFAULT_TEMPLATE",
+    "describe_yaml_error",
     "Template",
     "TemplateError",
     "builtin_templates",

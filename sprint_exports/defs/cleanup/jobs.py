@@ -4,7 +4,11 @@ Only a folder whose every file has expired is removed, and only if it lies
 inside the exports directory once symlinks are resolved and is not itself a
 symlink; files inside are removed without following links. Each deleted file
 is recorded as an observation of its asset partition, which the history reads
-as "deleted".
+as "deleted". Export folders that no record points at any more (their run was
+deleted) go once older than the retention, judged by the time in the folder's
+name; `.partial` files of writes that never finished go after a day.
+Materializations that are not ours or are malformed are skipped with a
+warning naming the run and partition.
 """
 
 # No `from __future__ import annotations`: Dagster reads the op's type hints at definition time.
@@ -25,10 +29,10 @@ from dagster import (
 )
 from pydantic import Field
 
-from sprint_exports.exports.cleanup import remove_empty_parent, safe_to_remove
-
-from sprint_exports.names import DELETED_PATH, EXPORT_ASSET_NAMES
+from sprint_exports.exports.cleanup import remove_empty_parent, safe_to_remove, stray_partials, unrecorded_folders
 from sprint_exports.instance.history import all_records, deleted_paths
+from sprint_exports.instance.run_records import read_export_record
+from sprint_exports.names import DELETED_PATH, EXPORT_ASSET_NAMES
 from sprint_exports.defs.exports.resources import ExportStore
 
 
@@ -37,30 +41,39 @@ class CleanupConfig(Config):
     dry_run: bool = Field(default=False, description="Report what would be removed, remove nothing.")
 
 
-def expired_folders(instance, now: dt.datetime) -> dict[Path, list[tuple[str, str, str, str]]]:
-    """Folders whose every recorded file has expired by `now`: folder -> [(asset, partition, path, run id)]."""
-    files: dict[Path, list[tuple[str, str, str, str, dt.datetime]]] = {}
+ExpiredFile = tuple[str, str, str, str]  # asset, partition, path, run id
+
+
+def recorded_folders(instance, root: Path, now: dt.datetime, warn) -> tuple[set[Path], dict[Path, list[ExpiredFile]]]:
+    """Every folder a trustworthy record points at, and those whose every recorded file has expired by `now`.
+
+    Records that are not ours or are malformed are skipped with `warn`; they never stop the clean-up.
+    """
+    files: dict[Path, list[tuple[ExpiredFile, dt.datetime]]] = {}
     for asset_name in EXPORT_ASSET_NAMES.values():
         for record in all_records(instance, AssetRecordsFilter(asset_key=AssetKey(asset_name))):
-            metadata = record.asset_materialization.metadata
-            path, expires = str(metadata["path"].value), dt.datetime.fromisoformat(str(metadata["expires_at"].value))
-            entry = (asset_name, record.asset_materialization.partition, path, record.run_id, expires)
-            files.setdefault(Path(path).parent, []).append(entry)
-    return {
-        folder: [entry[:4] for entry in entries]
+            exported = read_export_record(record, root, warn)
+            if exported is not None:
+                entry = (asset_name, str(exported.sprint_id), str(exported.path), record.run_id)
+                files.setdefault(exported.path.parent, []).append((entry, exported.expires_at))
+    expired = {
+        folder: [entry for entry, _ in entries]
         for folder, entries in files.items()
-        if all(entry[4] <= now for entry in entries)
+        if all(expires_at <= now for _, expires_at in entries)
     }
+    return set(files), expired
 
 
-@op(description="Delete export folders whose files have all expired; record each deleted file.")
+@op(description="Delete expired export folders, folders no record points at any more, and stale partial files.")
 def remove_expired_exports(context: OpExecutionContext, config: CleanupConfig, export_store: ExportStore) -> None:
     now = dt.datetime.fromisoformat(config.as_of) if config.as_of else dt.datetime.now(dt.UTC)
     now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
     root = export_store.root()
     already = deleted_paths(context.instance)
+    verb = "Would remove" if config.dry_run else "Removed"
     removed, refused = [], []
-    for folder, files in sorted(expired_folders(context.instance, now).items()):
+    recorded, expired = recorded_folders(context.instance, root, now, context.log.warning)
+    for folder, files in sorted(expired.items()):
         if all(path in already for _, _, path, _ in files):
             continue
         problem = safe_to_remove(folder, root)
@@ -81,11 +94,25 @@ def remove_expired_exports(context: OpExecutionContext, config: CleanupConfig, e
                     )
                 )
         removed.append(str(folder))
-        context.log.info(f"{'Would remove' if config.dry_run else 'Removed'} {folder} ({len(files)} files)")
+        context.log.info(f"{verb} {folder} ({len(files)} files)")
+    retention = export_store.retention()
+    unrecorded = unrecorded_folders(root, recorded, now - dt.timedelta(days=retention))
+    for folder in unrecorded:
+        if not config.dry_run:
+            shutil.rmtree(folder)
+            remove_empty_parent(folder, root)
+        context.log.info(f"{verb} {folder}: no record points at it and it is older than {retention} days")
+    partials = stray_partials(root, now)
+    for partial in partials:
+        if not config.dry_run:
+            partial.unlink(missing_ok=True)
+        context.log.info(f"{verb} {partial}: an unfinished write, untouched for over a day")
     context.add_output_metadata(
         {
             "removed_folders": len(removed),
             "removed": MetadataValue.json(removed),
+            "removed_unrecorded": MetadataValue.json([str(folder) for folder in unrecorded]),
+            "removed_partials": MetadataValue.json([str(partial) for partial in partials]),
             "refused": MetadataValue.json(refused),
             "as_of": now.isoformat(),
             "dry_run": config.dry_run,

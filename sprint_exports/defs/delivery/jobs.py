@@ -16,7 +16,8 @@ from sprint_exports.access import AccessPolicy
 from sprint_exports.defs.common.resources import TrackerDatabase
 from sprint_exports.defs.delivery.resources import DeliveryLedgerResource, SmtpResource
 from sprint_exports.delivery.message import DEFAULT_SUBJECT, ExportedAttachment, SprintDelivery
-from sprint_exports.delivery.send_loop import DeliveryOutcome, SendContext, deliver_all
+from sprint_exports.delivery.ledger import LedgerUnavailable
+from sprint_exports.delivery.send_loop import STILL_SENDING, DeliveryOutcome, SendContext, canonical_recipients, deliver_all
 from sprint_exports.delivery.statuses import DeliveryStatus
 from sprint_exports.formats import MEDIA_TYPES
 from sprint_exports.instance.run_records import export_records, summaries_by_sprint
@@ -66,9 +67,7 @@ def deliver_exports(
     export_run = instance.get_run_by_id(config.export_run_id)
     if export_run is None:
         raise Failure(f"No Dagster run with id {config.export_run_id!r}; give the id of an export_sprints_job run")
-    recipients = config.recipients or [
-        email.strip() for email in export_run.tags.get(names.DELIVER_TO, "").split(",") if email.strip()
-    ]
+    recipients = canonical_recipients(config.recipients or export_run.tags.get(names.DELIVER_TO, "").split(","))
     if not recipients:
         raise Failure(f"Run {config.export_run_id} has no recipients: no `{names.DELIVER_TO}` tag and none in config")
     deliveries = sprint_deliveries(instance, config.export_run_id, tracker)
@@ -88,7 +87,10 @@ def deliver_exports(
         run_has_ended=run_has_ended,
     )
     outcomes: list[DeliveryOutcome] = []
-    ledger = delivery_ledger.open()
+    try:
+        ledger = delivery_ledger.open()
+    except LedgerUnavailable as problem:
+        raise Failure(str(problem)) from None
     try:
         deliver_all(
             deliveries,
@@ -103,13 +105,24 @@ def deliver_exports(
     finally:
         ledger.dispose()
         context.add_output_metadata(_outcome_metadata(outcomes))
-    failed = [o for o in outcomes if o.status == DeliveryStatus.FAILED]
-    if failed:
+    problems = _unfinished(outcomes)
+    if problems:
         raise Failure(
-            f"{len(failed)} message(s) could not be delivered after retries; re-execute this run to retry them "
-            "(recipients already served are not sent again)",
+            "; ".join(problems) + ". Re-execute this run to send them (recipients already served are not sent again)",
             metadata=_outcome_metadata(outcomes),
         )
+
+
+def _unfinished(outcomes: list[DeliveryOutcome]) -> list[str]:
+    """What keeps this delivery from being done, one sentence per kind of outcome."""
+    count = {status: sum(o.status == status for o in outcomes) for status in (DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN, STILL_SENDING)}
+    sentences = {
+        DeliveryStatus.FAILED: "{n} message(s) could not be delivered after retries",
+        DeliveryStatus.UNCERTAIN: "{n} message(s) are uncertain: the server closed or went silent after the whole message "
+        "was sent and before it replied, so it may have arrived; sending again may deliver it twice",
+        STILL_SENDING: "{n} message(s) are still claimed by another delivery run that has not finished",
+    }
+    return [sentences[status].format(n=n) for status, n in count.items() if n]
 
 
 def _outcome_metadata(outcomes: list[DeliveryOutcome]) -> dict:
@@ -119,13 +132,20 @@ def _outcome_metadata(outcomes: list[DeliveryOutcome]) -> dict:
     return {
         "outcomes": MetadataValue.json([{**o.as_dict(), "status": str(o.status)} for o in outcomes]),
         "summary": MetadataValue.md("\n".join(table)),
-        **{status.value: statuses.count(status) for status in (DeliveryStatus.SENT, DeliveryStatus.REFUSED, DeliveryStatus.FAILED)},
+        **{status.value: statuses.count(status) for status in (DeliveryStatus.SENT, DeliveryStatus.REFUSED, DeliveryStatus.FAILED, DeliveryStatus.UNCERTAIN)},
     }
+
+
+# With run monitoring on (the shipped dagster.yaml files), a delivery run still going after this long
+# is ended and marked failed: the default run launcher cannot tell that a run's process died, so
+# this is how a killed delivery run stops showing STARTED. An hour is far beyond any real delivery.
+MAX_RUNTIME_SECONDS = 3600
 
 
 @job(
     description="Email an export run's files to its recipients (exactly once each).",
     executor_def=in_process_executor,  # one small step: a worker process would cost ~3 s
+    tags={"dagster/max_runtime": str(MAX_RUNTIME_SECONDS)},
 )
 def deliver_exports_job() -> None:
     deliver_exports()

@@ -21,7 +21,7 @@ class SmtpResource(ConfigurableResource):
     password: str | None = None
     security: str = "none"
     from_address: str = "sprint-exports@localhost"
-    timeout_seconds: float = 30.0
+    timeout_seconds: float = 60.0  # the deadline of one attempt, connect through the reply to DATA
     ca_file: str | None = None
     max_attempts: int = 5
     backoff_seconds: float = 2.0
