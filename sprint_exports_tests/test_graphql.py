@@ -65,6 +65,7 @@ def server(tmp_path_factory, demo_url):
     base = tmp_path_factory.mktemp("graphql")
     home = base / "home"
     home.mkdir()
+    (base / "templates").mkdir()  # empty: only the built-in templates
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {name: value for name, value in os.environ.items() if not name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
     env.update(DAGSTER_HOME=str(home), SPRINT_SOURCE_URL=demo_url, SPRINT_EXPORTS_DIR=str(base / "exports"),
