@@ -108,9 +108,10 @@ def export_refusals(engine: Engine, email: str, sprint_ids: Iterable[int]) -> di
 class AccessRefused(PermissionError):
     """An export someone may not have: names every refused sprint and why."""
 
-    def __init__(self, email: str, refusals: Mapping[int, str]):
+    def __init__(self, email: str, refusals: Mapping[int, str], via: str = ""):
+        """`via` names where the requester came from, e.g. ` (sprint_exports/requested_by)`."""
         self.email, self.refusals = email, dict(refusals)
         listed = "; ".join(f"sprint {sprint_id}: {reason}" for sprint_id, reason in sorted(self.refusals.items()))
         super().__init__(
-            f"Export refused for {email}: {listed}. Admins may export every sprint; other users only their teams' sprints."
+            f"Export refused for {email}{via}: {listed}. Admins may export every sprint; other users only their teams' sprints."
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Run tags this code location reads and writes.
 REQUESTED_BY = "sprint_exports/requested_by"  # contract: whom a run exports for
+REQUESTED_BY_SIGNATURE = "sprint_exports/requested_by_signature"  # proof of REQUESTED_BY (see signing.py)
 SCHEDULE = "sprint_exports/schedule"  # the scheduled export that launched a run
 DELIVER_TO = "sprint_exports/deliver_to"  # comma-separated recipients: deliver this run's files
 EXPORT_RUN = "sprint_exports/export_run"  # on a delivery run: the export run it delivers

@@ -1,17 +1,35 @@
 """Settings read from the environment (the contract's configuration table).
 
 Every default lives here so the CLI, the Dagster shell and the tests agree on
-where the demo database and the export files are.
+where the demo database and the export files are. Each setting is checked
+where it is read: a bad value raises `SettingError`, whose message names the
+variable, its value (never for secrets) and what is allowed.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+if TYPE_CHECKING:
+    from sprint_exports.delivery.smtp import SmtpSettings
 
 DEFAULT_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 3650  # ten years; beyond that a date overflows long before anyone reads the file
 RETENTION_ALLOWED = f"use a whole number of days from 1 to {MAX_RETENTION_DAYS}"
+TEMPLATES_DIR_ENV = "SPRINT_EXPORT_TEMPLATES_DIR"
+SECRET_KEY_ENV = "SPRINT_EXPORTS_SECRET_KEY"
+SECRET_KEY_FILE = "sprint_exports_secret_key"  # the demo's generated key, in the instance folder
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingError(ValueError):
+    """An environment setting (or run option) that is not allowed; the message says what is."""
 
 
 def instance_home() -> Path:
@@ -43,10 +61,7 @@ def retention_days() -> int:
 
 def check_retention_days(raw: str | int, name: str) -> int:
     """The one retention check (setting, schedule entry, run tag): `raw` as days, or an error naming `name`."""
-    value = _at_least_one(name, str(raw), RETENTION_ALLOWED)
-    if value > MAX_RETENTION_DAYS:
-        raise ValueError(f"{name}={str(raw)!r} is not allowed: {RETENTION_ALLOWED}")
-    return value
+    return whole_number(name, raw, 1, MAX_RETENTION_DAYS, RETENTION_ALLOWED)
 
 
 def render_processes() -> int:
@@ -54,23 +69,48 @@ def render_processes() -> int:
     raw = os.environ.get("SPRINT_EXPORTS_RENDER_PROCESSES")
     if raw is None:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return _at_least_one(
-        "SPRINT_EXPORTS_RENDER_PROCESSES", raw, "use a whole number, 1 or more (1 renders in the run's own process)"
+    return whole_number(
+        "SPRINT_EXPORTS_RENDER_PROCESSES", raw, 1, 1024, "use a whole number from 1 to 1024 (1 renders in the run's own process)"
     )
 
 
-def _at_least_one(name: str, raw: str, allowed: str) -> int:
-    """`raw` as a whole number of at least 1, or an error naming the variable, its value and what is allowed."""
-    value = int(raw) if raw.strip().isdecimal() and len(raw.strip()) <= 9 else 0
-    if value < 1:
-        raise ValueError(f"{name}={raw!r} is not allowed: {allowed}")
+def whole_number(name: str, raw: str | int, lowest: int, highest: int, allowed: str) -> int:
+    """`raw` as a whole number from `lowest` to `highest`, or an error naming the variable, its value and what is allowed."""
+    text = str(raw).strip()
+    # Ten digits at most: enough for any bound here, and no giant string reaches int().
+    value = int(text) if text.isdecimal() and text.isascii() and len(text) <= 10 else None
+    if value is None or not lowest <= value <= highest:
+        raise SettingError(f"{name}={str(raw)!r} is not allowed: {allowed}")
+    return value
+
+
+def seconds(name: str, raw: str, lowest: float, highest: float, allowed: str) -> float:
+    """`raw` as a number of seconds from `lowest` to `highest`, or an error naming the variable."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = float("nan")
+    if not lowest <= value <= highest:  # also refuses nan and inf
+        raise SettingError(f"{name}={raw!r} is not allowed: {allowed}")
     return value
 
 
 def templates_dir() -> Path:
-    """Custom templates: SPRINT_EXPORT_TEMPLATES_DIR, else `templates/` in the working folder."""
-    configured = os.environ.get("SPRINT_EXPORT_TEMPLATES_DIR")
-    return Path(configured).resolve() if configured else Path.cwd() / "templates"
+    """Custom templates: SPRINT_EXPORT_TEMPLATES_DIR (an existing folder), else `templates/` in the working folder."""
+    configured = os.environ.get(TEMPLATES_DIR_ENV)
+    if not configured:
+        return Path.cwd() / "templates"
+    folder = Path(configured).resolve()
+    if not folder.exists():
+        problem = "no such folder"
+    elif not folder.is_dir():
+        problem = "it is a file, not a folder"
+    else:
+        return folder
+    raise SettingError(
+        f"{TEMPLATES_DIR_ENV}={configured!r} is not allowed: {problem}; name a folder of template YAML files, "
+        "or unset it to use templates/ in the working folder"
+    )
 
 
 def schedules_file() -> Path:
@@ -113,3 +153,119 @@ def trusted_proxies() -> tuple[str, ...]:
     """SPRINT_EXPORTS_TRUSTED_PROXIES: comma-separated addresses or networks whose identity header is believed."""
     raw = os.environ.get("SPRINT_EXPORTS_TRUSTED_PROXIES") or ""
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def smtp_settings() -> SmtpSettings:
+    """The mail server from the SMTP_* variables, each checked; the password is never shown."""
+    from sprint_exports.delivery.smtp import SECURITY_CHOICES, SmtpSettings
+
+    env = os.environ
+    security = env.get("SMTP_SECURITY") or "none"
+    if security not in SECURITY_CHOICES:
+        raise SettingError(f"SMTP_SECURITY={security!r} is not allowed: use one of {', '.join(SECURITY_CHOICES)}")
+    ca_file = env.get("SMTP_CA_FILE") or None
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise SettingError(f"SMTP_CA_FILE={ca_file!r} is not allowed: name a PEM file of CA certificates that exists")
+    return SmtpSettings(
+        host=env.get("SMTP_HOST") or "localhost",
+        port=whole_number("SMTP_PORT", env.get("SMTP_PORT") or "25", 1, 65535, "use a port number from 1 to 65535"),
+        username=env.get("SMTP_USERNAME") or None,
+        password=env.get("SMTP_PASSWORD") or None,
+        security=security,  # type: ignore[arg-type]  (checked above)
+        from_address=env.get("SMTP_FROM") or "sprint-exports@localhost",
+        timeout_seconds=seconds(
+            "SMTP_TIMEOUT_SECONDS", env.get("SMTP_TIMEOUT_SECONDS") or "60", 0.1, 3600, "use seconds from 0.1 to 3600"
+        ),
+        ca_file=ca_file,
+        max_attempts=whole_number("SMTP_MAX_ATTEMPTS", env.get("SMTP_MAX_ATTEMPTS") or "5", 1, 20, "use 1 to 20"),
+        backoff_seconds=seconds(
+            "SMTP_BACKOFF_SECONDS", env.get("SMTP_BACKOFF_SECONDS") or "2", 0, 600, "use seconds from 0 to 600"
+        ),
+    )
+
+
+def smtp_attachment_limit() -> int:
+    """SMTP_ATTACHMENT_LIMIT_BYTES: above it, files travel zipped or not at all (default 10 MiB)."""
+    from sprint_exports.delivery.message import DEFAULT_ATTACHMENT_LIMIT
+
+    raw = os.environ.get("SMTP_ATTACHMENT_LIMIT_BYTES") or str(DEFAULT_ATTACHMENT_LIMIT)
+    return whole_number("SMTP_ATTACHMENT_LIMIT_BYTES", raw, 0, 1024**3, "use a whole number of bytes up to 1073741824")
+
+
+def secret_key() -> bytes:
+    """SPRINT_EXPORTS_SECRET_KEY; unset, the demo's key generated into the instance folder (mode 600).
+
+    A production instance (see `production_reason`) must set it: without a key
+    shared by every process, no signature could be checked anywhere else.
+    The key's value never appears in a message.
+    """
+    configured = (os.environ.get(SECRET_KEY_ENV) or "").strip()
+    if configured:
+        if len(configured) < MIN_SECRET_KEY_LENGTH:
+            raise SettingError(
+                f"{SECRET_KEY_ENV} is not allowed: it has {len(configured)} characters (value not shown); "
+                f"use at least {MIN_SECRET_KEY_LENGTH} random ones, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
+        return configured.encode()
+    reason = production_reason()
+    if reason:
+        raise SettingError(
+            f"{SECRET_KEY_ENV} is not set, and {reason}. A production deployment must set it to at least "
+            f"{MIN_SECRET_KEY_LENGTH} random characters, the same for every process that launches or runs exports "
+            "(see deploy/README.md)"
+        )
+    return _demo_secret_key(instance_home() / SECRET_KEY_FILE)
+
+
+def production_reason() -> str | None:
+    """Why this is a production deployment (which must set the secret key), or None for the embedded demo.
+
+    Production: the instance's `dagster.yaml` configures any storage other than
+    the embedded SQLite default, or steps run on Celery workers.
+    """
+    if (os.environ.get("SPRINT_EXPORTS_EXECUTOR") or "").strip() == "celery":
+        return "SPRINT_EXPORTS_EXECUTOR=celery runs steps on other machines"
+    config = instance_home() / "dagster.yaml"
+    if not config.is_file():
+        return None
+    try:
+        document = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return f"{config} cannot be read to tell whether it is the embedded default"
+    if not isinstance(document, dict):
+        return f"{config} is not the embedded default"
+    for key in ("storage", "run_storage", "event_log_storage", "schedule_storage"):
+        value = document.get(key)
+        if value is None or (key == "storage" and isinstance(value, dict) and set(value) <= {"sqlite"}):
+            continue
+        kind = ", ".join(value) if isinstance(value, dict) else str(value)
+        return f"the instance at {config.parent} keeps its {key} in {kind}, not the embedded SQLite default"
+    return None
+
+
+def _demo_secret_key(path: Path) -> bytes:
+    """The key in `path`, made there first (mode 600, atomically: concurrent first uses agree on one key)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        try:
+            os.fchmod(descriptor, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+            try:
+                os.link(temporary, path)  # fails if another process was first; then its key is the key
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temporary)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise SettingError(
+            f"{path} holds the demo's secret key but other users may read it (mode {mode:o}): run `chmod 600 {path}`, "
+            f"or set {SECRET_KEY_ENV}"
+        )
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        raise SettingError(f"{path} does not hold a usable secret key; delete it to have a new one generated")
+    return key.encode()

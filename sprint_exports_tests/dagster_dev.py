@@ -68,8 +68,11 @@ class DagsterDev:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        return [str(dagster_executable()), "dev", "-h", "127.0.0.1", "-p", str(self.port), "-w", str(self.workspace)]
+
     def start(self) -> DagsterDev:
-        command = [str(dagster_executable()), "dev", "-h", "127.0.0.1", "-p", str(self.port), "-w", str(self.workspace)]
+        command = self.command()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -139,6 +142,14 @@ class DagsterDev:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+class ReadOnlyWebserver(DagsterDev):
+    """`dagster-webserver --read-only` (no daemon): what the README tells viewers to be given."""
+
+    def command(self) -> list[str]:
+        webserver = dagster_executable().with_name("dagster-webserver")
+        return [str(webserver), "--read-only", "-h", "127.0.0.1", "-p", str(self.port), "-w", str(self.workspace)]
 
 
 def _signal_group(pgid: int, signum: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -37,6 +38,14 @@ def start_server(tmp_path, **behaviour) -> SmtpTestServer:
     return SmtpTestServer(tmp_path, Behaviour(**behaviour)).start()
 
 
+SMTP_VARIABLES = {
+    "host": "SMTP_HOST", "port": "SMTP_PORT", "security": "SMTP_SECURITY", "ca_file": "SMTP_CA_FILE",
+    "username": "SMTP_USERNAME", "password": "SMTP_PASSWORD", "from_address": "SMTP_FROM",
+    "timeout_seconds": "SMTP_TIMEOUT_SECONDS", "backoff_seconds": "SMTP_BACKOFF_SECONDS",
+    "max_attempts": "SMTP_MAX_ATTEMPTS", "attachment_limit_bytes": "SMTP_ATTACHMENT_LIMIT_BYTES",
+}
+
+
 def smtp_config(server: SmtpTestServer, **overrides) -> dict:
     config = {
         "host": "127.0.0.1", "port": server.port, "security": "starttls", "ca_file": server.ca_file,
@@ -46,16 +55,28 @@ def smtp_config(server: SmtpTestServer, **overrides) -> dict:
     return {**config, **overrides}
 
 
+def smtp_environment(server: SmtpTestServer, **overrides) -> dict[str, str]:
+    """The SMTP settings as the deployment gives them: environment variables (run config cannot)."""
+    return {SMTP_VARIABLES[name]: str(value) for name, value in smtp_config(server, **overrides).items()}
+
+
+@contextlib.contextmanager
+def environment_of(variables: dict[str, str]):
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+
+
 def deliver(instance, server, export_run_id, recipients=(), **smtp_overrides):
     config = {"export_run_id": export_run_id, **({"recipients": list(recipients)} if recipients else {})}
-    return defs.resolve_job_def("deliver_exports_job").execute_in_process(
-        instance=instance,
-        run_config={
-            "ops": {"deliver_exports": {"config": config}},
-            "resources": {"smtp": {"config": smtp_config(server, **smtp_overrides)}},
-        },
-        raise_on_error=False,
-    )
+    with environment_of(smtp_environment(server, **smtp_overrides)):
+        return defs.resolve_job_def("deliver_exports_job").execute_in_process(
+            instance=instance, run_config={"ops": {"deliver_exports": {"config": config}}}, raise_on_error=False
+        )
 
 
 def outcomes_of(result) -> list[dict]:
@@ -180,11 +201,10 @@ CRASHING_DELIVERY = textwrap.dedent(
     from dagster._core.instance.ref import InstanceRef
     from sprint_exports.definitions import defs
 
-    home, run_id, config = sys.argv[1], sys.argv[2], eval(sys.argv[3])
+    home, run_id = sys.argv[1], sys.argv[2]
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(home))
     defs.resolve_job_def("deliver_exports_job").execute_in_process(
-        instance=instance,
-        run_config={"ops": {"deliver_exports": {"config": {"export_run_id": run_id}}}, "resources": {"smtp": {"config": config}}},
+        instance=instance, run_config={"ops": {"deliver_exports": {"config": {"export_run_id": run_id}}}},
     )
     """
 )
@@ -198,8 +218,8 @@ def test_a_delivery_killed_midway_and_run_again_sends_no_duplicates(environment)
     try:
         run = export(instance, [1], [ADMIN, PLATFORM_MEMBER, "juergen@example.com"], formats=["csv"])
         worker = subprocess.Popen(
-            [sys.executable, "-c", CRASHING_DELIVERY, str(home), run.run_id, repr(smtp_config(server))],
-            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [sys.executable, "-c", CRASHING_DELIVERY, str(home), run.run_id],
+            env={**os.environ, **smtp_environment(server)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         assert server.behaviour.held.wait(120), "the second message never reached the server"
         os.kill(worker.pid, signal.SIGKILL)  # dies after sending to one recipient, while sending to the next

@@ -15,8 +15,9 @@ from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 
-from sprint_exports import names
+from sprint_exports import names, settings
 from sprint_exports.instance.runner import export_sprints
+from sprint_exports.signing import sign_requested_by
 from sprint_exports_tests.dagster_dev import REPO_ROOT, DagsterDev
 
 # The query the README documents under "History and downloads".
@@ -64,6 +65,7 @@ def server(tmp_path_factory, demo_url):
     base = tmp_path_factory.mktemp("graphql")
     home = base / "home"
     home.mkdir()
+    (base / "templates").mkdir()  # empty: only the built-in templates
     shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {name: value for name, value in os.environ.items() if not name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
     env.update(DAGSTER_HOME=str(home), SPRINT_SOURCE_URL=demo_url, SPRINT_EXPORTS_DIR=str(base / "exports"),
@@ -82,6 +84,13 @@ def server(tmp_path_factory, demo_url):
         instance.dispose()
         for name, value in saved.items():
             os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+
+
+def signed_requester(email: str, *sprint_keys: str) -> dict[str, str]:
+    """The tags `sprint-exports export --as` (or the portal) puts on a run for `email`, signed with the
+    instance's key (the demo's, generated into DAGSTER_HOME; the fixture points this process there too)."""
+    signature = sign_requested_by(settings.secret_key(), email, sprint_keys, int(time.time()))
+    return {names.REQUESTED_BY: email, names.REQUESTED_BY_SIGNATURE: signature}
 
 
 def wait_for_run(client: DagsterGraphQLClient, run_id: str, timeout: float = 120) -> str:
@@ -112,7 +121,7 @@ def test_launch_with_a_template_over_graphql(server):
     run_id = client.submit_job_execution(
         "export_sprints_job",
         run_config={"resources": {"report_template": {"config": {"name": "issue_list"}}}},
-        tags={"dagster/partition": "4", names.REQUESTED_BY: "li.wei@example.com"},
+        tags={"dagster/partition": "4", **signed_requester("li.wei@example.com", "4")},
     )
     assert wait_for_run(client, run_id) == "SUCCESS"
     data = graphql(server["dev"].url, HISTORY_QUERY, {"asset": ["sprint_xlsx"], "partitions": ["4"], "limit": 1})
@@ -123,7 +132,7 @@ def test_launch_with_a_template_over_graphql(server):
 def test_unauthorized_requester_over_graphql_fails_and_writes_nothing(server):
     client = DagsterGraphQLClient("127.0.0.1", port_number=server["dev"].port)
     run_id = client.submit_job_execution(
-        "export_sprints_job", tags={"dagster/partition": "5", names.REQUESTED_BY: "li.wei@example.com"}
+        "export_sprints_job", tags={"dagster/partition": "5", **signed_requester("li.wei@example.com", "5")}
     )
     assert wait_for_run(client, run_id) == "FAILURE"
     assert not (server["exports"] / "5").exists()

@@ -40,21 +40,20 @@ def world(tmp_path_factory, demo_url):
     (base / "home").mkdir()
     instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(base / "home")))
     runs = {}
-    (runs["admin"],) = export_sprints(instance, [1], ["csv", "pdf"], tags={names.REQUESTED_BY: "ana@example.com"})
+    (runs["admin"],) = export_sprints(instance, [1], ["csv", "pdf"], requested_by="ana@example.com")
     (runs["scheduled"],) = export_sprints(
         instance, [2], ["xlsx"], template="issue_list",
         tags={names.SCHEDULE: "payments_weekly", names.DELIVER_TO: "zoe@example.com,li.wei@example.com"},
     )
     (runs["short"],) = export_sprints(instance, [3], ["csv"], tags={names.RETENTION_DAYS: "1"})
-    (runs["member"],) = export_sprints(instance, [4], ["csv"], tags={names.REQUESTED_BY: "li.wei@example.com"})
+    (runs["member"],) = export_sprints(instance, [4], ["csv"], requested_by="li.wei@example.com")
     assert all(run.success for run in runs.values())
     server = SmtpTestServer(base, tls=False, auth=False).start()
+    smtp_env = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port), "SMTP_BACKOFF_SECONDS": "0.01"}
+    saved.update({name: os.environ.get(name) for name in smtp_env})  # restored with the others below
+    os.environ.update(smtp_env)
     delivered = defs.resolve_job_def("deliver_exports_job").execute_in_process(
-        instance=instance,
-        run_config={
-            "ops": {"deliver_exports": {"config": {"export_run_id": runs["scheduled"].run_id}}},
-            "resources": {"smtp": {"config": {"host": "127.0.0.1", "port": server.port, "backoff_seconds": 0.01}}},
-        },
+        instance=instance, run_config={"ops": {"deliver_exports": {"config": {"export_run_id": runs["scheduled"].run_id}}}},
     )
     server.stop()
     assert delivered.success

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,7 +47,10 @@ def seed_demo_command(url: str | None, sprints: int, issues_per_sprint: int | No
 @click.option("--all", "all_sprints", is_flag=True, help="Export every sprint in the tracker as one run.")
 @click.option("--formats", default="csv,xlsx,pdf", show_default=True, help="Comma-separated formats.")
 @click.option("--template", "template_name", help="Template name (see `templates list`); default sprint_summary.")
-@click.option("--as", "requested_by", help="Export on behalf of this tracker user; refused if they may not see a sprint.")
+@click.option(
+    "--as", "requested_by",
+    help="Export on behalf of this tracker user (a signed sprint_exports/requested_by); refused if they may not see a sprint.",
+)
 def export_command(
     sprint_ids: Sequence[int], all_sprints: bool, formats: str, template_name: str | None, requested_by: str | None
 ) -> None:
@@ -71,7 +75,6 @@ def _export(
     from sprint_exports.instance.runner import export_sprints, parse_formats
     from sprint_exports.source.database import SourceUnavailableError
     from sprint_exports.source.readers import UnknownSprintError
-    from sprint_exports.names import REQUESTED_BY
     from sprint_exports.templates import get_template, load_templates
 
     try:
@@ -91,9 +94,8 @@ def _export(
         bar.update(done - bar.pos)
 
     try:
-        run_tags = {REQUESTED_BY: requested_by} if requested_by else None
         outcomes = export_sprints(
-            instance, sprint_ids, formats, on_progress=show_progress, template=template_name, tags=run_tags
+            instance, sprint_ids, formats, on_progress=show_progress, template=template_name, requested_by=requested_by
         )
     except (SourceUnavailableError, UnknownSprintError, AccessRefused, ValueError) as error:
         fail(str(error), 2)

@@ -28,6 +28,7 @@ from sprint_exports.text import one_line
 DEFAULT_SUBJECT = "{team} — {sprint} report"
 SUBJECT_WITHOUT_TEAM = "{sprint} report"
 SUBJECT_FIELDS = ("team", "sprint", "sprint_id")
+MAX_SUBJECT_TEMPLATE = 200
 DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 BODY_METRICS = ("planned_points", "completed_points", "completion_rate", "average_velocity", "issue_count")
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
@@ -55,13 +56,23 @@ class SprintDelivery:
 
 
 def check_subject_template(subject: str) -> None:
-    """Raise ValueError naming the placeholder if `subject` uses one we cannot fill."""
-    for _, name, _, _ in string.Formatter().parse(subject):
-        if name is not None and name not in SUBJECT_FIELDS:
-            raise ValueError(
-                f"subject placeholder {{{name}}} is not allowed; allowed: "
-                + ", ".join(f"{{{n}}}" for n in SUBJECT_FIELDS)
-            )
+    """Raise ValueError unless `subject` is at most MAX_SUBJECT_TEMPLATE characters and uses only the
+    plain placeholders {team}, {sprint} and {sprint_id} (no format spec, no conversion: a spec such
+    as `{sprint:>2500000000}` would make a subject of gigabytes)."""
+    allowed = "allowed: " + ", ".join(f"{{{n}}}" for n in SUBJECT_FIELDS) + ", with no format spec or conversion"
+    if len(subject) > MAX_SUBJECT_TEMPLATE:
+        raise ValueError(f"subject template has {len(subject)} characters; at most {MAX_SUBJECT_TEMPLATE} are allowed")
+    try:
+        fields = list(string.Formatter().parse(subject))
+    except ValueError as error:
+        raise ValueError(f"subject template {subject!r} is not a template ({error}); write a literal brace as {{{{ or }}}}") from None
+    for _, name, format_spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in SUBJECT_FIELDS or format_spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{format_spec}" if format_spec else "") + "}"
+            shown = shown if len(shown) <= 40 else shown[:40] + "…"
+            raise ValueError(f"subject placeholder {shown} is not allowed; {allowed}")
 
 
 def render_subject(subject: str, delivery: SprintDelivery) -> str:

@@ -4,11 +4,16 @@ The run is recorded in the instance like any other, so it shows in the UI.
 Sprints are registered as partitions first; the requested keys are split into
 contiguous ranges of the partition order, and each range runs as one run
 (`--all` is always one run).
+
+`requested_by` exports for that person: each run is tagged with the email and
+a signature over it and the run's sprints, made just before the run starts
+(`signing.py`; this process holds the secret key).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +23,10 @@ from dagster import DagsterInstance
 from sprint_exports.defs.exports.run_plan import export_selection, plan_runs, template_run_config
 from sprint_exports.formats import FORMAT_NAMES
 from sprint_exports.instance.run_records import ExportRecord, count_materializations, export_records
+from sprint_exports import settings
 from sprint_exports.access import AccessRefused, export_refusals
-from sprint_exports.names import EXPORT_JOB, REQUESTED_BY
+from sprint_exports.names import EXPORT_JOB, REQUESTED_BY, REQUESTED_BY_SIGNATURE
+from sprint_exports.signing import sign_requested_by
 from sprint_exports.source.database import connect
 from sprint_exports.source.readers import UnknownSprintError, list_sprints
 
@@ -50,13 +57,15 @@ def export_sprints(
     on_progress: ProgressCallback | None = None,
     tags: dict[str, str] | None = None,
     template: str | None = None,
+    requested_by: str | None = None,
     check_access_first: bool = True,
 ) -> list[RunOutcome]:
-    """Export `sprint_ids` (None: every sprint) in as few runs as the partition order allows.
+    """Export `sprint_ids` (None: every sprint) in as few runs as the partition order allows; for
+    `requested_by` (each run signed for them), if that person may export them.
 
-    With a `requested_by` tag, every sprint's access is decided before any run
-    starts (`check_access_first=False` leaves it to each run's own check, the
-    one launches from the UI and GraphQL meet).
+    Every sprint's access is decided before any run starts, so a refusal names
+    every refused sprint and exports nothing (`check_access_first=False` leaves
+    it to each run's own check, the one launches from the UI and GraphQL meet).
     """
     from sprint_exports.definitions import defs  # definition load is the slow part; only when running
 
@@ -71,9 +80,9 @@ def export_sprints(
         raise UnknownSprintError(f"Sprint id(s) {', '.join(map(str, unknown))} not found in the tracker database")
     if not wanted:
         return []
-    requested_by = (tags or {}).get(REQUESTED_BY, "").strip()
     if requested_by and check_access_first:
         check_access(requested_by, wanted)
+    key = settings.secret_key() if requested_by else b""
     planned = plan_runs(instance, wanted, source_ids)
     job = defs.resolve_job_def(EXPORT_JOB)
     selection = export_selection(formats)
@@ -84,6 +93,9 @@ def export_sprints(
     total = len(wanted) * len(selection)
     for run in planned:
         run_tags = {**(tags or {}), **run.range_tags}
+        if requested_by:
+            signature = sign_requested_by(key, requested_by, run.partition_keys, int(time.time()))
+            run_tags.update({REQUESTED_BY: requested_by, REQUESTED_BY_SIGNATURE: signature})
         run_id = str(uuid.uuid4())  # what Dagster's own run ids are
 
         def execute() -> object:

@@ -8,29 +8,46 @@
   sprint, user and expiry.
 - `csrf_token` / `csrf_valid`: the signed double-submit token of every form.
 
-All of them use `secret_key()`: SPRINT_EXPORTS_SECRET_KEY, or for the demo a
-key generated once into the instance folder with mode 600.
+All of them use the code location's one key (`settings.secret_key()`:
+SPRINT_EXPORTS_SECRET_KEY, or for the demo a key generated once into the
+instance folder with mode 600) and `signing.py`'s HMAC, each under its own
+purpose, so a run checks a portal-signed tag exactly as one `export --as` made.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
+import time
+from collections.abc import Sequence
 
-from sprint_exports.requested_by import (  # the run-tag signing the Dagster shell shares
-    KEY_FILE,
-    REQUESTED_BY_SIGNATURE,
-    mac as _mac,
-    requested_by_tags,
-    requested_by_valid,
-    secret_key,
-)
+from sprint_exports import signing
+from sprint_exports.names import REQUESTED_BY_SIGNATURE
+from sprint_exports.settings import secret_key
 
 __all__ = [
-    "KEY_FILE", "REQUESTED_BY_SIGNATURE", "csrf_token", "csrf_valid", "new_secret", "requested_by_tags",
+    "REQUESTED_BY_SIGNATURE", "csrf_token", "csrf_valid", "new_secret", "requested_by_tags",
     "requested_by_valid", "secret_key", "sign_download", "verify_download",
 ]
+
+
+def _mac(purpose: str, *parts: str) -> str:
+    return signing.mac(secret_key(), f"sprint_exports/portal/{purpose}", *parts)
+
+
+def requested_by_tags(email: str, partition_keys: Sequence[str], issued: int | None = None) -> dict[str, str]:
+    """The tags a launch for `email` over `partition_keys` carries: the email and its signature."""
+    return signing.requested_by_tags(secret_key(), email, partition_keys, int(time.time()) if issued is None else issued)
+
+
+def requested_by_valid(email: str, partition_keys: Sequence[str], signature_tag: str, max_age_seconds: int) -> bool:
+    """Whether `signature_tag` signs `email` for exactly these keys, issued within `max_age_seconds` of now."""
+    try:
+        signing.verify_requested_by(secret_key(), email, partition_keys, signature_tag, time.time())
+    except signing.SignatureError:
+        return False
+    issued = int(signature_tag.split(":")[1])
+    return abs(time.time() - issued) <= max_age_seconds
 
 
 def sign_download(run_id: str, format_name: str, sprint_id: int | None, user: str, expires: int) -> str:

@@ -1,8 +1,10 @@
 """The tracker database, shared by the export assets, schedules, sensors and delivery.
 
-It reads its default from the environment at use time (see
-`sprint_exports.settings`), so a source URL with a password never appears in
-run config or in the UI.
+Where the data comes from is deployment configuration: SPRINT_SOURCE_URL in
+the code location's environment (see `sprint_exports.settings`). The
+resource has no config fields, so no launch (Launchpad, GraphQL, a
+re-execution) can point it at another database, and a URL with a password
+never appears in run config or in the UI.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from sprint_exports.source.database import connect
 
 
 class TrackerDatabase(ConfigurableResource):
-    """The agile tracker's database (read only). `url` defaults to SPRINT_SOURCE_URL."""
+    """The agile tracker's database (read only): SPRINT_SOURCE_URL. Not settable in run config."""
 
-    url: str | None = None
     _engine: Engine | None = PrivateAttr(default=None)
 
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = connect(self.url or settings.source_url())
+            self._engine = connect(settings.source_url())
         return self._engine
 
     def teardown_after_execution(self, context) -> None:

@@ -15,8 +15,8 @@ from sprint_exports import names
 from sprint_exports.access import AccessPolicy
 from sprint_exports.defs.common.resources import TrackerDatabase
 from sprint_exports.defs.delivery.resources import DeliveryLedgerResource, SmtpResource
-from sprint_exports.delivery.message import DEFAULT_SUBJECT, ExportedAttachment, SprintDelivery
 from sprint_exports.delivery.ledger import LedgerUnavailable
+from sprint_exports.delivery.message import DEFAULT_SUBJECT, ExportedAttachment, SprintDelivery, check_subject_template
 from sprint_exports.delivery.send_loop import STILL_SENDING, DeliveryOutcome, SendContext, canonical_recipients, deliver_all
 from sprint_exports.delivery.statuses import DeliveryStatus
 from sprint_exports.formats import MEDIA_TYPES
@@ -27,7 +27,9 @@ from sprint_exports.source.readers import SprintTeam, sprint_teams
 class DeliverConfig(Config):
     export_run_id: str = Field(description="The export_sprints_job run whose files to send.")
     recipients: list[str] = Field(default_factory=list, description="Emails; empty: the run's deliver_to tag.")
-    subject: str = Field(default=DEFAULT_SUBJECT, description="Subject template: {team}, {sprint}, {sprint_id}.")
+    subject: str = Field(
+        default=DEFAULT_SUBJECT, description="Subject template: {team}, {sprint}, {sprint_id}; at most 200 characters."
+    )
 
 
 def sprint_deliveries(instance: DagsterInstance, export_run_id: str, tracker: TrackerDatabase) -> list[SprintDelivery]:
@@ -63,6 +65,10 @@ def deliver_exports(
     tracker: TrackerDatabase,
     delivery_ledger: DeliveryLedgerResource,
 ) -> None:
+    try:
+        check_subject_template(config.subject)
+    except ValueError as error:
+        raise Failure(f"Delivery refused before sending anything: {error}") from None
     instance = context.instance
     export_run = instance.get_run_by_id(config.export_run_id)
     if export_run is None:

@@ -4,6 +4,10 @@ Dagster's default IO manager refuses an output that covers several
 partitions, and a single-run backfill of many sprints produces exactly that.
 Assets hand this manager a dict {partition key: value}; it writes each value
 to its own file (temporary name, then rename) and loads them back as a dict.
+
+Neither IO manager here has config fields: where pickles go is the
+instance's storage folder, and a launch cannot redirect it (Dagster's own
+default `io_manager` would accept `base_dir: {env: …}` in run config).
 """
 
 from __future__ import annotations
@@ -12,16 +16,23 @@ import os
 import pickle
 from pathlib import Path
 
-from dagster import ConfigurableIOManager, InputContext, OutputContext
+from dagster import ConfigurableIOManager, ConfigurableIOManagerFactory, FilesystemIOManager, InputContext, OutputContext
 
 from sprint_exports import settings
 
 
+class InstanceStorageIOManager(ConfigurableIOManagerFactory):
+    """Dagster's filesystem IO manager in the instance's storage folder, with nothing to configure at launch."""
+
+    def create_io_manager(self, context):
+        return FilesystemIOManager().create_io_manager(context)
+
+
 class SprintPartitionIOManager(ConfigurableIOManager):
-    base_dir: str | None = None
+    """One pickle per sprint under `$DAGSTER_HOME/storage/sprint_exports/`; not settable in run config."""
 
     def _path(self, asset_path: list[str], partition_key: str) -> Path:
-        root = Path(self.base_dir) if self.base_dir else settings.instance_home() / "storage" / "sprint_exports"
+        root = settings.instance_home() / "storage" / "sprint_exports"
         return root.joinpath(*asset_path) / f"{partition_key}.pickle"
 
     def handle_output(self, context: OutputContext, obj: dict) -> None:

@@ -1,26 +1,42 @@
-"""The export store resource: where export files go, how long they are kept, how many processes render."""
+"""The export store resource: where export files go, how long they are kept, how many processes render.
+
+All three are deployment settings (SPRINT_EXPORTS_DIR, SPRINT_EXPORTS_RETENTION_DAYS,
+SPRINT_EXPORTS_RENDER_PROCESSES), read from the code location's environment;
+the resource has no config fields, so a launch cannot write files elsewhere.
+A run shortens or lengthens its own retention only through the bounded
+`sprint_exports/retention_days` tag.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, Failure, InitResourceContext
 
 from sprint_exports import settings
+from sprint_exports.defs.common.run_start import refuse_environment_reads, run_retention_days
 
 
 class ExportStore(ConfigurableResource):
-    """Where export files go and how long they are kept."""
+    """Where export files go and how long they are kept: environment settings, not run config."""
 
-    directory: str | None = None
-    retention_days: int | None = None
-    render_processes: int | None = None
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        refuse_environment_reads(context.run)
+        try:
+            self.root()
+            if context.run is not None:
+                run_retention_days(context.run.tags)
+            self.processes()
+        except settings.SettingError as error:
+            raise Failure(f"Run refused before any step: {error}") from None
 
     def root(self) -> Path:
-        return Path(self.directory).resolve() if self.directory else settings.exports_dir()
+        return settings.exports_dir()
 
-    def retention(self) -> int:
-        return self.retention_days or settings.retention_days()
+    def retention(self, run_tags: Mapping[str, str]) -> int:
+        """The run's retention tag if it has one, else SPRINT_EXPORTS_RETENTION_DAYS (both bounded)."""
+        return run_retention_days(run_tags)
 
     def processes(self) -> int:
-        return self.render_processes or settings.render_processes()
+        return settings.render_processes()

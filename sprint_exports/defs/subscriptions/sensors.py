@@ -13,17 +13,17 @@ through `deliver_exports_job` and its ledger.
 
 import datetime as dt
 import json
+import time
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
-from sprint_exports import names
+from sprint_exports import names, settings, signing
 from sprint_exports.access import export_refusals
 from sprint_exports.defs.common.resources import TrackerDatabase
 from sprint_exports.defs.exports.jobs import export_sprints_job
 from sprint_exports.defs.exports.run_plan import export_selection, plan_runs, template_run_config
 from sprint_exports.delivery.schedule_file import ScheduledExport, select_sprints
 from sprint_exports.instance.dagster_private import previous_cron_tick
-from sprint_exports.requested_by import requested_by_tags
 from sprint_exports.portal_db.database import open_portal_db
 from sprint_exports.portal_db.subscriptions import Subscription, list_subscriptions
 from sprint_exports.portal_db.user_templates import USER_TEMPLATE_PREFIX, find_template
@@ -80,7 +80,7 @@ def export_subscriptions_sensor(context: SensorEvaluationContext, tracker: Track
                         names.SCHEDULE: f"subscription:{subscription.id}",
                         names.DELIVER_TO: ",".join(subscription.recipients),
                         **run.range_tags,
-                        **requested_by_tags(subscription.owner_email, list(run.partition_keys)),
+                        **signing.requested_by_tags(settings.secret_key(), subscription.owner_email, list(run.partition_keys), int(time.time())),
                     },
                 ))
     finally:

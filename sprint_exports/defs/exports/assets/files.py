@@ -13,9 +13,8 @@ lines live.
 import datetime as dt
 from collections.abc import Callable
 
-from dagster import AssetExecutionContext, AssetMaterialization, AssetsDefinition, Failure, MetadataValue
+from dagster import AssetExecutionContext, AssetMaterialization, AssetsDefinition, MetadataValue
 
-from sprint_exports import names, settings
 from sprint_exports.names import EXPORT_ASSET_NAMES
 from sprint_exports.defs.exports.assets.common import sprint_asset
 from sprint_exports.defs.exports.assets.metrics import metrics_markdown
@@ -64,17 +63,6 @@ def row_progress(report: SprintReport, format_name: str, log: Callable[[str], No
     return Progress(rows, f"rows written to {format_name}", log).advance
 
 
-def retention_days(context: AssetExecutionContext, export_store: ExportStore) -> int:
-    """The run's `sprint_exports/retention_days` tag (a schedule's override), else the store's setting."""
-    raw = context.run.tags.get(names.RETENTION_DAYS)
-    if raw is None:
-        return export_store.retention()
-    try:
-        return settings.check_retention_days(raw, f"Run tag {names.RETENTION_DAYS}")
-    except ValueError as error:
-        raise Failure(str(error)) from None
-
-
 def build_export_asset(format_name: str) -> AssetsDefinition:
     # No Output: each file is recorded by its own AssetMaterialization as soon as it is written,
     # so a long backfill shows sprints arriving, and a failure keeps the files already recorded.
@@ -92,7 +80,7 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
             template=report_template.resolve(),
             output_format=get_format(format_name),
             created_at=created_at,
-            retention_days=retention_days(context, export_store),
+            retention_days=export_store.retention(context.run.tags),  # checked at run start
         )
         root, keys = export_store.root(), list(sprint_extract)
         tasks = []
