@@ -26,8 +26,9 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase import pdfmetrics
 
+from sprint_exports.formats.pdf.direction import DIRECTIONAL
 from sprint_exports.formats.pdf.fonts import (
     FALLBACKS,
     FONT,
@@ -69,12 +70,31 @@ class FontChain:
         self.name = first.name
         self._first = self.fonts[0]
         self._outside_first = _character_class_complement(self._first.coverage)
+        # Plain text: every character in the first font, none right-to-left, no bidi control. Such a
+        # line is one run, drawn as written: wrapping and drawing take it whole (see `is_plain`).
+        self._not_plain = _character_class_complement(self._first.coverage - DIRECTIONAL)
+        self._string_widths = {font.name: pdfmetrics.getFont(font.name).stringWidth for font in self.fonts[:1]}
         self._choice: dict[str, tuple[LoadedFont, str]] = {}  # character -> (its first font, its kind)
         self.runs = lru_cache(maxsize=16384)(self._runs)
 
+    def is_plain(self, text: str) -> bool:
+        """Whether `text` is all in the first font, with nothing to shape, reorder or leave out."""
+        return self._not_plain.search(text) is None
+
+    def plain_width(self, text: str, size: float) -> float:
+        """The width of plain text (`is_plain`): one run in the first font."""
+        return self._string_widths[self.name](text, size)
+
     def width(self, line: str, size: float) -> float:
-        """The width of `line` drawn as its runs, in points."""
-        return sum(stringWidth(text, font, size) for font, text in self.runs(line))
+        """The width of `line` drawn as its runs, in points (the sum of the runs', left to right)."""
+        widths = self._string_widths
+        total = 0
+        for font, text in self.runs(line):
+            measure = widths.get(font)
+            if measure is None:
+                measure = widths[font] = pdfmetrics.getFont(font).stringWidth
+            total += measure(text, size)
+        return total
 
     def _runs(self, line: str) -> tuple[Run, ...]:
         """What the first font draws is taken whole, between regex searches for the next character
