@@ -110,12 +110,9 @@ def _levels(line: str) -> list[int]:
     """
     debug = get_display(line, base_dir="L", debug=True)
     start = debug.index("levels: [")
-    byte_levels = [int(level) for level in _LEVEL.findall(debug, start, debug.index("paragraphs:", start))]
-    levels, offset = [], 0
-    for character in line:
-        levels.append(byte_levels[offset])
-        offset += len(character.encode())
-    return levels
+    byte_levels = _LEVEL.findall(debug, start, debug.index("paragraphs:", start))
+    # A character's level is its first byte's: the UTF-8 bytes that are not continuation bytes.
+    return [int(level) for level, byte in zip(byte_levels, line.encode(), strict=True) if byte & 0xC0 != 0x80]
 
 
 def _reordered_and_mirrored(line: str, levels: list[int]) -> str:

@@ -76,6 +76,7 @@ class FontChain:
         self._string_widths = {font.name: pdfmetrics.getFont(font.name).stringWidth for font in self.fonts[:1]}
         self._choice: dict[str, tuple[LoadedFont, str]] = {}  # character -> (its first font, its kind)
         self.runs = lru_cache(maxsize=16384)(self._runs)
+        self._head_runs = lru_cache(maxsize=16384)(self._head)
 
     def is_plain(self, text: str) -> bool:
         """Whether `text` is all in the first font, with nothing to shape, reorder or leave out."""
@@ -97,12 +98,24 @@ class FontChain:
         return total
 
     def _runs(self, line: str) -> tuple[Run, ...]:
+        """A line whose last words are all in the first font (a number, a version, "in v2") is its
+        head, up to the space after the last word the first font lacks, then that tail added as
+        `_head` adds it: the head's runs come from a cache, since heads repeat where whole lines
+        do not ("… #1234"). Cell text has only spaces for whitespace (`sprint_exports.text.cell_lines`)."""
+        last = self._outside_first.search(line[::-1])
+        if last is None:
+            return ((self.name, line),) if line else ()
+        stop = line.find(" ", len(line) - last.start())  # where the word holding the last such character ends
+        if stop < 0:
+            return tuple((font.name, text) for font, text in self._head_runs(line))
+        runs = [list(run) for run in self._head_runs(line[:stop])]
+        self._add_first(runs, line[stop:])
+        return tuple((font.name, text) for font, text in runs)
+
+    def _head(self, line: str) -> tuple[tuple[LoadedFont, str], ...]:
         """What the first font draws is taken whole, between regex searches for the next character
         it lacks; only the words holding such characters are looked at one character at a time,
-        through a cache (words repeat far more than lines). Cell text has only spaces for
-        whitespace (`sprint_exports.text.cell_lines`)."""
-        if not self._outside_first.search(line):
-            return ((self.name, line),) if line else ()
+        through a cache (words repeat far more than lines)."""
         runs: list[list] = []  # [LoadedFont, text] pairs, text built up
         position = 0
         while (found := self._outside_first.search(line, position)) is not None:
@@ -116,13 +129,13 @@ class FontChain:
             position = stop
         if position < len(line):
             self._add_first(runs, line[position:])
-        return tuple((font.name, text) for font, text in runs)
+        return tuple((font, text) for font, text in runs)
 
     def _add_first(self, runs: list[list], text: str) -> None:
         """A piece the first font has: its leading spaces, digits and punctuation stay in the run before."""
         if runs and runs[-1][0] is not self._first and runs[-1][0].holds_neutrals:
             neutrals = _LEADING_NEUTRALS.match(text).group()
-            if neutrals and all(ord(character) in runs[-1][0].coverage for character in neutrals):
+            if neutrals and runs[-1][0].coverage.issuperset(map(ord, neutrals)):
                 runs[-1][1] += neutrals
                 text = text[len(neutrals) :]
         if text:
