@@ -40,9 +40,19 @@ from bidi import get_display
 from bidi.mirror import MIRRORED
 
 # Hebrew, Arabic, Syriac, Thaana, N'Ko, Samaritan, Mandaic, and the Hebrew and Arabic presentation forms.
-_RIGHT_TO_LEFT = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\U00010800-\U00010fff\U0001e800-\U0001efff]")
+_RIGHT_TO_LEFT_RANGES = ((0x0590, 0x08FF), (0xFB1D, 0xFDFF), (0xFE70, 0xFEFC), (0x10800, 0x10FFF), (0x1E800, 0x1EFFF))
+_BIDI_CONTROL_RANGES = ((0x202A, 0x202E), (0x2066, 0x2069))  # embeddings, overrides, isolates
+# The code points text must not hold to skip `shape`, `visual` and `without_bidi_controls`.
+DIRECTIONAL = frozenset(code for first, last in _RIGHT_TO_LEFT_RANGES + _BIDI_CONTROL_RANGES for code in range(first, last + 1))
+
+
+def _character_class(ranges: tuple[tuple[int, int], ...]) -> re.Pattern[str]:
+    return re.compile("[" + "".join(f"{re.escape(chr(first))}-{re.escape(chr(last))}" for first, last in ranges) + "]")
+
+
+_RIGHT_TO_LEFT = _character_class(_RIGHT_TO_LEFT_RANGES)
 _MIRRORED = re.compile("[" + "".join(re.escape(character) for character in MIRRORED) + "]")
-_BIDI_CONTROLS = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_BIDI_CONTROLS = _character_class(_BIDI_CONTROL_RANGES)
 _LEVEL = re.compile(r"Level\(\s*(\d+),")
 _WORDS = re.compile(r"(\s+)")  # splits into words and the spaces between them, keeping both
 _ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
@@ -100,12 +110,9 @@ def _levels(line: str) -> list[int]:
     """
     debug = get_display(line, base_dir="L", debug=True)
     start = debug.index("levels: [")
-    byte_levels = [int(level) for level in _LEVEL.findall(debug, start, debug.index("paragraphs:", start))]
-    levels, offset = [], 0
-    for character in line:
-        levels.append(byte_levels[offset])
-        offset += len(character.encode())
-    return levels
+    byte_levels = _LEVEL.findall(debug, start, debug.index("paragraphs:", start))
+    # A character's level is its first byte's: the UTF-8 bytes that are not continuation bytes.
+    return [int(level) for level, byte in zip(byte_levels, line.encode(), strict=True) if byte & 0xC0 != 0x80]
 
 
 def _reordered_and_mirrored(line: str, levels: list[int]) -> str:

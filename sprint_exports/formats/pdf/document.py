@@ -239,6 +239,7 @@ class NumberedCanvas(Canvas):
     def __init__(self, *args, footer: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self._footer = one_line(footer)
+        self._footer_lines: dict[float, str] = {}  # the footer cut to a width (page numbers repeat widths)
         self._saved_page_states: list[dict] = []
 
     def showPage(self) -> None:  # noqa: N802 (reportlab's name)
@@ -266,5 +267,7 @@ class NumberedCanvas(Canvas):
         self.drawRightString(width - MARGIN, y, page)
         self.restoreState()
         room = width - 2 * MARGIN - self.stringWidth(page, FONT, FOOTER_STYLE.size) - 12
-        footer = wrap_text(self._footer, room, 1, FOOTER_STYLE.chain, FOOTER_STYLE.size)[0]
+        footer = self._footer_lines.get(room)
+        if footer is None:
+            footer = self._footer_lines[room] = wrap_text(self._footer, room, 1, FOOTER_STYLE.chain, FOOTER_STYLE.size)[0]
         draw_at_baseline(self, MARGIN, y, footer, FOOTER_STYLE)

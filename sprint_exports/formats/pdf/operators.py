@@ -42,6 +42,7 @@ class FontWriter:
         self._cache: dict[str, tuple[Part, ...]] = {}
         self._selectors: dict[int, str] = {}
         self._learnt: dict[int, set[str]] = {}  # subset -> characters whose code is known
+        self._subset_of: dict[str, int] = {}  # learnt character -> its subset
         self._escaped_codes: dict[int, dict[int, str]] = {}  # subset -> {ord(character): escaped code}
 
     def parts(self, text: str) -> tuple[Part, ...]:
@@ -61,10 +62,9 @@ class FontWriter:
         return selector
 
     def _encode(self, text: str) -> tuple[Part, ...]:
-        characters = set(text)
-        for subset, learnt in self._learnt.items():
-            if characters <= learnt:
-                return ((self._select(subset), f"({text.translate(self._escaped_codes[subset])}) Tj"),)
+        subset = self._subset_of.get(text[:1])  # a run of one subset is in its first character's
+        if subset is not None and self._learnt[subset].issuperset(text):
+            return ((self._select(subset), f"({text.translate(self._escaped_codes[subset])}) Tj"),)
         chunks = self._font.splitString(text, self.document)
         self._learn(text, chunks)
         return tuple((self._select(subset), f"({escapePDF(codes)}) Tj") for subset, codes in chunks)
@@ -75,6 +75,7 @@ class FontWriter:
             return  # not one code per character (never for plain TrueType text): learn nothing
         for character, (subset, code) in zip(text, codes, strict=True):
             self._learnt.setdefault(subset, set()).add(character)
+            self._subset_of[character] = subset
             self._escaped_codes.setdefault(subset, {})[ord(character)] = escapePDF(bytes([code]))
 
 
@@ -93,9 +94,12 @@ class LineWriter:
         if parts is None:
             if len(self.cached_parts) >= CACHE_LIMIT:
                 self.cached_parts.clear()
-            parts = self.cached_parts[line] = tuple(
-                part for font, text in self.chain.runs(line) for part in self._font(font).parts(text)
-            )
+            chain = self.chain
+            if line and chain.is_plain(line):  # one run in the first font
+                parts = self._font(chain.name).parts(line)
+            else:
+                parts = tuple(part for font, text in chain.runs(line) for part in self._font(font).parts(text))
+            self.cached_parts[line] = parts
         return parts
 
     def width(self, line: str) -> float:

@@ -26,8 +26,9 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase import pdfmetrics
 
+from sprint_exports.formats.pdf.direction import DIRECTIONAL
 from sprint_exports.formats.pdf.fonts import (
     FALLBACKS,
     FONT,
@@ -69,20 +70,52 @@ class FontChain:
         self.name = first.name
         self._first = self.fonts[0]
         self._outside_first = _character_class_complement(self._first.coverage)
+        # Plain text: every character in the first font, none right-to-left, no bidi control. Such a
+        # line is one run, drawn as written: wrapping and drawing take it whole (see `is_plain`).
+        self._not_plain = _character_class_complement(self._first.coverage - DIRECTIONAL)
+        self._string_widths = {font.name: pdfmetrics.getFont(font.name).stringWidth for font in self.fonts[:1]}
         self._choice: dict[str, tuple[LoadedFont, str]] = {}  # character -> (its first font, its kind)
         self.runs = lru_cache(maxsize=16384)(self._runs)
+        self._head_runs = lru_cache(maxsize=16384)(self._head)
+
+    def is_plain(self, text: str) -> bool:
+        """Whether `text` is all in the first font, with nothing to shape, reorder or leave out."""
+        return self._not_plain.search(text) is None
+
+    def plain_width(self, text: str, size: float) -> float:
+        """The width of plain text (`is_plain`): one run in the first font."""
+        return self._string_widths[self.name](text, size)
 
     def width(self, line: str, size: float) -> float:
-        """The width of `line` drawn as its runs, in points."""
-        return sum(stringWidth(text, font, size) for font, text in self.runs(line))
+        """The width of `line` drawn as its runs, in points (the sum of the runs', left to right)."""
+        widths = self._string_widths
+        total = 0
+        for font, text in self.runs(line):
+            measure = widths.get(font)
+            if measure is None:
+                measure = widths[font] = pdfmetrics.getFont(font).stringWidth
+            total += measure(text, size)
+        return total
 
     def _runs(self, line: str) -> tuple[Run, ...]:
+        """A line whose last words are all in the first font (a number, a version, "in v2") is its
+        head, up to the space after the last word the first font lacks, then that tail added as
+        `_head` adds it: the head's runs come from a cache, since heads repeat where whole lines
+        do not ("… #1234"). Cell text has only spaces for whitespace (`sprint_exports.text.cell_lines`)."""
+        last = self._outside_first.search(line[::-1])
+        if last is None:
+            return ((self.name, line),) if line else ()
+        stop = line.find(" ", len(line) - last.start())  # where the word holding the last such character ends
+        if stop < 0:
+            return tuple((font.name, text) for font, text in self._head_runs(line))
+        runs = [list(run) for run in self._head_runs(line[:stop])]
+        self._add_first(runs, line[stop:])
+        return tuple((font.name, text) for font, text in runs)
+
+    def _head(self, line: str) -> tuple[tuple[LoadedFont, str], ...]:
         """What the first font draws is taken whole, between regex searches for the next character
         it lacks; only the words holding such characters are looked at one character at a time,
-        through a cache (words repeat far more than lines). Cell text has only spaces for
-        whitespace (`sprint_exports.text.cell_lines`)."""
-        if not self._outside_first.search(line):
-            return ((self.name, line),) if line else ()
+        through a cache (words repeat far more than lines)."""
         runs: list[list] = []  # [LoadedFont, text] pairs, text built up
         position = 0
         while (found := self._outside_first.search(line, position)) is not None:
@@ -96,13 +129,13 @@ class FontChain:
             position = stop
         if position < len(line):
             self._add_first(runs, line[position:])
-        return tuple((font.name, text) for font, text in runs)
+        return tuple((font, text) for font, text in runs)
 
     def _add_first(self, runs: list[list], text: str) -> None:
         """A piece the first font has: its leading spaces, digits and punctuation stay in the run before."""
         if runs and runs[-1][0] is not self._first and runs[-1][0].holds_neutrals:
             neutrals = _LEADING_NEUTRALS.match(text).group()
-            if neutrals and all(ord(character) in runs[-1][0].coverage for character in neutrals):
+            if neutrals and runs[-1][0].coverage.issuperset(map(ord, neutrals)):
                 runs[-1][1] += neutrals
                 text = text[len(neutrals) :]
         if text:

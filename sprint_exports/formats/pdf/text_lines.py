@@ -92,8 +92,19 @@ def draw_at_baseline(canvas: Canvas, x: float, baseline: float, line: str, style
     _draw(canvas, x, [(baseline, line)], style)
 
 
+def _writer(canvas: Canvas, style: TextStyle) -> LineWriter:
+    """One LineWriter per canvas (so per document), chain and size, kept on the canvas: the footer of
+    every page reuses the runs it has encoded instead of asking reportlab to encode them again."""
+    writers: dict[tuple[str, float], LineWriter] = canvas.__dict__.setdefault("_sprint_exports_line_writers", {})
+    chain = style.chain
+    writer = writers.get((chain.name, style.size))
+    if writer is None or writer.document is not document_of(canvas):
+        writer = writers[chain.name, style.size] = LineWriter(document_of(canvas), chain, style.size)
+    return writer
+
+
 def _draw(canvas: Canvas, x: float, placed: list[tuple[float, str]], style: TextStyle) -> None:
-    writer = LineWriter(document_of(canvas), style.chain, style.size)
+    writer = _writer(canvas, style)
     text = TextBlock()
     for baseline, line in placed:
         text.show(writer, x, baseline, line)

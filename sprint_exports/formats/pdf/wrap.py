@@ -40,6 +40,8 @@ def wrap_text(
     More lines are cut, the last one ending in an ellipsis.
     """
     chain = chain or runs.regular()
+    if max_lines > 0 and "\n" not in text and chain.is_plain(text) and chain.plain_width(text, size) <= width:
+        return (text,)  # most cells: one line in the first font, nothing to shape or reorder
     text = without_bidi_controls(text)
     right_to_left = is_right_to_left(text)
     if right_to_left:
