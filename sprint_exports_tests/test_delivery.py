@@ -294,8 +294,8 @@ def test_a_sigkilled_delivery_whose_run_still_shows_started_is_taken_over_when_i
         recipients = [ADMIN, PLATFORM_MEMBER, "juergen@example.com"]
         run = export(instance, [1], recipients, formats=["csv"])
         worker = subprocess.Popen(
-            [sys.executable, "-c", CRASHING_DELIVERY, str(home), run.run_id, repr(smtp_config(server, timeout_seconds=3))],
-            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [sys.executable, "-c", CRASHING_DELIVERY, str(home), run.run_id],
+            env={**os.environ, **smtp_environment(server, timeout_seconds=3)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         assert server.behaviour.held.wait(120), "the second message never reached the server"
         os.kill(worker.pid, signal.SIGKILL)  # dies holding the claim of the second message
