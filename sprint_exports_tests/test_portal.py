@@ -9,9 +9,7 @@ other tests run) and checked last, and one pair of launched exports serves every
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -21,9 +19,8 @@ import httpx
 import pytest
 
 from sprint_exports import names
-from sprint_exports_tests.dagster_dev import REPO_ROOT, DagsterDev, free_port
-from sprint_exports_tests.portal_server import PortalServer
-from sprint_exports_tests.smtp_server import SmtpTestServer
+from sprint_exports_tests.dagster_dev import REPO_ROOT
+from sprint_exports_tests.portal_stack import portal_stack
 
 CLI = str(REPO_ROOT / ".venv/bin/sprint-exports")
 PLATFORM_SPRINTS = (1, 4)  # demo sprints of Platform (li.wei's team)
@@ -32,37 +29,8 @@ PAYMENTS_SPRINT = 2
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, demo_url):
-    base = tmp_path_factory.mktemp("portal")
-    home = base / "home"
-    home.mkdir()
-    (base / "templates").mkdir()  # the templates folder must exist (settings.templates_dir)
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    smtp = SmtpTestServer(base, tls=False, auth=False).start()
-    portal_port = free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
-    env.update(DAGSTER_HOME=str(home), SPRINT_SOURCE_URL=demo_url, SPRINT_EXPORTS_DIR=str(base / "exports"),
-               SPRINT_EXPORT_SCHEDULES=str(base / "no-schedules.yaml"), SPRINT_EXPORT_TEMPLATES_DIR=str(base / "templates"),
-               SPRINT_DELIVERY_LEDGER_URL=f"sqlite:///{base / 'ledger.sqlite'}", SPRINT_EXPORTS_SECRET_KEY="test-" + "k" * 40,
-               SPRINT_EXPORTS_EXECUTOR="in_process", SPRINT_EXPORTS_PORTAL_URL=f"http://127.0.0.1:{portal_port}",
-               PYTHONUNBUFFERED="1", **smtp.environment())
-    saved = {name: os.environ.get(name) for name in env if name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
-    os.environ.update({name: env[name] for name in saved})
-    dev = DagsterDev(env=env, log_path=base / "dagster_dev.log").start()
-    portal = untrusted = None
-    try:
-        dev.wait_until_ready()
-        portal = PortalServer({"dagster_url": f"{dev.url}/graphql"}, port=portal_port).start()
-        # The SSO header is honoured only from 10.9.9.9; the tests connect from 127.0.0.1.
-        untrusted = PortalServer({"auth_header": "X-Forwarded-Email", "trusted_proxies": ("10.9.9.9",)}).start()
-        yield {"dev": dev, "portal": portal, "untrusted": untrusted, "smtp": smtp, "env": env, "base": base}
-    finally:
-        for server in (portal, untrusted):
-            if server is not None:
-                server.stop()
-        dev.stop()
-        smtp.stop()
-        for name, value in saved.items():
-            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+    with portal_stack(tmp_path_factory.mktemp("portal"), demo_url) as running:
+        yield running
 
 
 def cli(stack, *args: str) -> subprocess.CompletedProcess:
