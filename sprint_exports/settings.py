@@ -134,6 +134,11 @@ def portal_url() -> str:
     return (os.environ.get("SPRINT_EXPORTS_PORTAL_URL") or DEFAULT_PORTAL_URL).rstrip("/")
 
 
+def portal_url_if_set() -> str | None:
+    """SPRINT_EXPORTS_PORTAL_URL only when it is set: the Dagster UI links to a portal someone deployed."""
+    return os.environ.get("SPRINT_EXPORTS_PORTAL_URL", "").rstrip("/") or None
+
+
 def dagster_graphql_url() -> str:
     """SPRINT_EXPORTS_DAGSTER_URL: the GraphQL endpoint the portal launches runs through."""
     return os.environ.get("SPRINT_EXPORTS_DAGSTER_URL") or DEFAULT_DAGSTER_URL

@@ -13,8 +13,11 @@ share a message. It is valid only if the run was launched within
 moved to another person or other sprints, nor kept and reused later.
 
 Only processes holding the key sign: the `sprint-exports export --as` command
-and, later, the portal for its signed-in users. The same `mac` signs other
-things (download links) under their own purpose. Plain standard library.
+and the portal for its signed-in users. The same `mac` signs other things
+under their own purpose: download links (`download_link`, one function for
+the portal's pages and API and for delivery mail) bind a run, format, sprint,
+user and expiry, never later than the file's own `expires_at`. Plain
+standard library.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, urlencode
 
 from sprint_exports import names
 from sprint_exports.access import normalise_email
@@ -34,6 +38,8 @@ REQUESTED_BY_VALID_SECONDS = 15 * 60  # from signing to launch; queueing and run
 CLOCK_SKEW_SECONDS = 60  # a signer's clock may run this far ahead of the instance's
 SIGNATURE_FORMAT = re.compile(r"v1:(\d{1,11}):([0-9a-f]{64})")
 SHOWN_FORMAT = "v1:<issued unix time>:<64 hex digits>"
+DOWNLOAD_PURPOSE = "sprint_exports/portal/download"
+LINK_DAYS = 7  # a download link lives this long at most, and never past the file's expires_at
 
 
 class SignatureError(ValueError):
@@ -93,6 +99,36 @@ def verify_requested_by(
             f"the signature expired: issued at {_when(issued_at)}, {int(age)} s before the run was launched "
             f"({_when(launched_at)}); a signature is valid for {REQUESTED_BY_VALID_SECONDS} s. Launch again with a new one"
         )
+
+
+def sign_download(key: bytes, run_id: str, format_name: str, sprint_id: int | None, user: str, expires: int) -> str:
+    """The signature of a download link to one run's file for `user`, valid until `expires` (unix seconds)."""
+    return mac(key, DOWNLOAD_PURPOSE, run_id, format_name, "" if sprint_id is None else str(sprint_id), user, str(expires))
+
+
+def verify_download(key: bytes, run_id: str, format_name: str, sprint_id: int | None, user: str, expires: int,
+                    signature: str) -> bool:
+    return hmac.compare_digest(signature, sign_download(key, run_id, format_name, sprint_id, user, expires))
+
+
+def link_expiry(file_expires_at: dt.datetime | None, now: float) -> int:
+    """When a link made at `now` expires: LINK_DAYS later, or when the file does if that is sooner."""
+    expires = int(now) + LINK_DAYS * 86400
+    return expires if file_expires_at is None else min(expires, int(file_expires_at.timestamp()))
+
+
+def download_link(key: bytes, portal_url: str, run_id: str, format_name: str, sprint_id: int | None, user: str,
+                  file_expires_at: dt.datetime | None, now: float) -> str:
+    """The signed link for `user` to one file of a run: `<portal>/downloads/<run>/<format>?sprint=&user=&expires=&sig=`."""
+    expires = link_expiry(file_expires_at, now)
+    signature = sign_download(key, run_id, format_name, sprint_id, user, expires)
+    query = urlencode({**({} if sprint_id is None else {"sprint": sprint_id}), "user": user, "expires": expires, "sig": signature})
+    return f"{portal_url.rstrip('/')}/downloads/{quote(run_id, safe='')}/{quote(format_name, safe='')}?{query}"
+
+
+def download_page_url(portal_url: str, run_id: str, format_name: str, sprint_id: int) -> str:
+    """The plain (unsigned) portal page of one file: it asks for sign-in and then decides with the access policy."""
+    return f"{portal_url.rstrip('/')}/exports/{quote(run_id, safe='')}/{quote(format_name, safe='')}?sprint={sprint_id}"
 
 
 def _when(unix_time: float) -> str:

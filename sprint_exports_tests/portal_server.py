@@ -14,8 +14,8 @@ from sprint_exports_tests.dagster_dev import free_port
 
 
 class PortalServer:
-    def __init__(self, config_overrides: dict):
-        self.port = free_port()
+    def __init__(self, config_overrides: dict, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = PortalConfig(portal_url=self.url, **config_overrides)
         self.server = uvicorn.Server(uvicorn.Config(create_app(self.config), host="127.0.0.1", port=self.port,

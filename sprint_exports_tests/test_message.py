@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import html as html_lib
 import io
 import random
+import re
 import zipfile
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from sprint_exports.delivery.message import ExportedAttachment, SprintDelivery, build_message, render_subject
+from sprint_exports.delivery.message import ExportedAttachment, PortalLinks, SprintDelivery, build_message, render_subject
+from sprint_exports.signing import verify_download
 from sprint_exports.report.model import MetricsSummary
 
 
@@ -20,7 +25,8 @@ def delivery(tmp_path, sizes=(1000, 2000), sprint_name="Sprint 1", team="Platfor
         payload = (b"KEY,Summary\r\n" * size)[:size] if compressible else random.Random(index).randbytes(size)
         path.write_bytes(payload)
         media = "text/csv" if index == 0 else "application/pdf"
-        files.append(ExportedAttachment(path, media, size, hashlib.sha256(payload).hexdigest()))
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+        files.append(ExportedAttachment(path, media, size, hashlib.sha256(payload).hexdigest(), path.suffix[1:], expires))
     summary = MetricsSummary(
         rows=(("planned_points", "Planned points", "10"), ("completion_rate", "Completion rate (%)", "50.0")),
         notes=(), burndown=(("2026-11-02", 10, 10.0), ("2026-11-03", 5, 0.0)),
@@ -58,12 +64,30 @@ def test_files_over_the_limit_travel_as_one_zip(tmp_path):
     assert "attached as one zip archive" in message.get_body(("plain",)).get_content()
 
 
-def test_files_over_the_limit_even_zipped_are_not_attached_but_located(tmp_path):
+def test_files_over_the_limit_even_zipped_are_not_attached_but_linked(tmp_path):
     sent = delivery(tmp_path, sizes=(60_000, 60_000))
-    message = build_message(sent, sender="r@example.com", recipient="a@example.com", attachment_limit=10_000)
+    portal = PortalLinks("https://portal.example.com", b"k" * 32)
+    message = build_message(sent, sender="r@example.com", recipient="A@example.com", attachment_limit=10_000, portal=portal)
     assert list(message.iter_attachments()) == []
     plain = message.get_body(("plain",)).get_content()
-    assert "exceed the 9.8 KB attachment limit" in plain and str(tmp_path) in plain and "run-1" in plain
+    assert "exceed the 9.8 KB attachment limit" in plain and "links below" in plain and str(tmp_path) not in plain
+    links = re.findall(r"https://portal\.example\.com/downloads/\S+", plain)
+    assert [urlparse(link).path for link in links] == ["/downloads/run-1/csv", "/downloads/run-1/pdf"]
+    for link, exported in zip(links, sent.files):
+        query = {name: values[0] for name, values in parse_qs(urlparse(link).query).items()}
+        assert query["user"] == "a@example.com" and query["sprint"] == "1"
+        assert int(query["expires"]) == int(exported.expires_at.timestamp())  # the file expires before a week is out
+        assert verify_download(b"k" * 32, "run-1", exported.format, 1, "a@example.com", int(query["expires"]), query["sig"])
+    assert html_lib.escape(links[0], quote=True) in message.get_body(("html",)).get_content()
+    without = build_message(sent, sender="r@example.com", recipient="a@example.com", attachment_limit=10_000)
+    assert "run-1" in without.get_body(("plain",)).get_content() and "/downloads/" not in without.as_string()
+
+
+def test_every_message_carries_links_when_the_portal_is_known(tmp_path):
+    sent = delivery(tmp_path)
+    message = build_message(sent, sender="r@example.com", recipient="a@example.com", portal=PortalLinks("http://p", b"k" * 32))
+    assert len(list(message.iter_attachments())) == 2
+    assert message.get_body(("plain",)).get_content().count("http://p/downloads/run-1/") == 2
 
 
 def test_message_id_is_stable_per_recipient(tmp_path):

@@ -2,14 +2,14 @@
 a live `dagster dev` for launches and the subscription sensor, httpx for the API.
 
 One `dagster dev` for the module; the portal runs in this process (same DAGSTER_HOME).
+To keep the module short, the subscription is created first (its cron tick then passes while the
+other tests run) and checked last, and one pair of launched exports serves every test that needs one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,9 +19,8 @@ import httpx
 import pytest
 
 from sprint_exports import names
-from sprint_exports_tests.dagster_dev import REPO_ROOT, DagsterDev
-from sprint_exports_tests.portal_server import PortalServer
-from sprint_exports_tests.smtp_server import SmtpTestServer
+from sprint_exports_tests.dagster_dev import REPO_ROOT
+from sprint_exports_tests.portal_stack import portal_stack
 
 CLI = str(REPO_ROOT / ".venv/bin/sprint-exports")
 PLATFORM_SPRINTS = (1, 4)  # demo sprints of Platform (li.wei's team)
@@ -30,34 +29,8 @@ PAYMENTS_SPRINT = 2
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, demo_url):
-    base = tmp_path_factory.mktemp("portal")
-    home = base / "home"
-    home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
-    smtp = SmtpTestServer(base, tls=False, auth=False).start()
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
-    env.update(DAGSTER_HOME=str(home), SPRINT_SOURCE_URL=demo_url, SPRINT_EXPORTS_DIR=str(base / "exports"),
-               SPRINT_EXPORT_SCHEDULES=str(base / "no-schedules.yaml"), SPRINT_EXPORT_TEMPLATES_DIR=str(base / "templates"),
-               SPRINT_DELIVERY_LEDGER_URL=f"sqlite:///{base / 'ledger.sqlite'}", SPRINT_EXPORTS_SECRET_KEY="test-" + "k" * 40,
-               SPRINT_EXPORTS_EXECUTOR="in_process", PYTHONUNBUFFERED="1", **smtp.environment())
-    saved = {name: os.environ.get(name) for name in env if name.startswith(("DAGSTER_", "SPRINT_", "SMTP_"))}
-    os.environ.update({name: env[name] for name in saved})
-    dev = DagsterDev(env=env, log_path=base / "dagster_dev.log").start()
-    portal = untrusted = None
-    try:
-        dev.wait_until_ready()
-        portal = PortalServer({"dagster_url": f"{dev.url}/graphql"}).start()
-        # The SSO header is honoured only from 10.9.9.9; the tests connect from 127.0.0.1.
-        untrusted = PortalServer({"auth_header": "X-Forwarded-Email", "trusted_proxies": ("10.9.9.9",)}).start()
-        yield {"dev": dev, "portal": portal, "untrusted": untrusted, "smtp": smtp, "env": env, "base": base}
-    finally:
-        for server in (portal, untrusted):
-            if server is not None:
-                server.stop()
-        dev.stop()
-        smtp.stop()
-        for name, value in saved.items():
-            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+    with portal_stack(tmp_path_factory.mktemp("portal"), demo_url) as running:
+        yield running
 
 
 def cli(stack, *args: str) -> subprocess.CompletedProcess:
@@ -104,6 +77,47 @@ def wait_for(client: httpx.Client, run_id: str, headers: dict, timeout: float = 
     raise AssertionError(f"run {run_id} did not finish")
 
 
+def bearer(stack, user: str) -> dict:
+    return {"Authorization": f"Bearer {make_token(stack, user)}"}
+
+
+@pytest.fixture(scope="module")
+def subscription(stack):
+    """li.wei's every-minute subscription, made first so its tick passes while the other tests run."""
+    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
+    headers = bearer(stack, "li.wei@example.com")
+    before = len(stack["smtp"].messages)
+    created = api.post("/api/v1/exports/schedule", headers=headers, json={
+        "name": "Every minute", "teams": ["Platform"], "sprints": "latest_completed", "formats": ["csv"],
+        "cron": "* * * * *", "timezone": "Europe/Berlin"})
+    assert created.status_code == 201, created.text
+    return {"api": api, "headers": headers, "schedule_id": created.json()["schedule_id"], "mails_before": before}
+
+
+@pytest.fixture(scope="module")
+def launched(stack):
+    """Two exports by li.wei, finished: sprint 4 through the single-sprint endpoint, sprint 1 through bulk."""
+    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
+    headers = bearer(stack, "li.wei@example.com")
+    single = api.post(f"/api/v1/exports/sprints/{PLATFORM_SPRINTS[1]}", headers=headers, json={"formats": ["csv", "pdf"]})
+    assert single.status_code == 202 and single.json()["status_url"].endswith("/status"), single.text
+    bulk = api.post("/api/v1/exports/sprints/bulk", headers=headers, json={"sprint_ids": [PLATFORM_SPRINTS[0]], "formats": ["csv", "pdf"]})
+    assert bulk.status_code == 202, bulk.text
+    run_ids = [*bulk.json()["export_ids"], single.json()["export_id"]]
+    statuses = [wait_for(api, run_id, headers) for run_id in run_ids]
+    assert all(s["status"] == "SUCCESS" for s in statuses), statuses
+    return {"api": api, "headers": headers, "run_ids": run_ids, "statuses": statuses}
+
+
+def test_a_subscription_is_checked_and_listed(stack, subscription):
+    api, headers = subscription["api"], subscription["headers"]
+    bad = api.post("/api/v1/exports/schedule", headers=headers, json={"name": "x", "teams": ["Payments"], "cron": "* * * * *"})
+    assert bad.status_code == 403
+    assert api.post("/api/v1/exports/schedule", headers=headers, json={"name": "x", "cron": "nope"}).status_code == 422
+    listed = api.get("/api/v1/exports/schedule", headers=headers).json()["schedules"]
+    assert [s["schedule_id"] for s in listed] == [subscription["schedule_id"]]
+
+
 def test_sign_in_link_is_single_use_and_unknown_addresses_look_the_same(stack):
     client, link = sign_in(stack, "li.wei@example.com")
     home = client.get("/")
@@ -148,20 +162,13 @@ def test_trusted_header_from_an_untrusted_peer_is_ignored(stack):
     assert page.status_code == 303 and page.headers["location"] == "/login"
 
 
-def test_bulk_export_download_and_links(stack):
-    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
-    headers = {"Authorization": f"Bearer {make_token(stack, 'li.wei@example.com')}"}
+def test_bulk_export_download_and_links(stack, launched):
+    api, headers, run_ids, statuses = launched["api"], launched["headers"], launched["run_ids"], launched["statuses"]
     refused = api.post("/api/v1/exports/sprints/bulk", headers=headers,
                        json={"sprint_ids": [*PLATFORM_SPRINTS, PAYMENTS_SPRINT], "formats": ["csv"]})
     assert refused.status_code == 403 and f"sprint {PAYMENTS_SPRINT}" in refused.json()["detail"]
     assert api.post("/api/v1/exports/sprints/bulk", headers=headers, json={"sprint_ids": []}).status_code == 422
     assert api.post("/api/v1/exports/sprints/999", headers=headers, json={}).status_code == 404
-    launched = api.post("/api/v1/exports/sprints/bulk", headers=headers,
-                        json={"sprint_ids": list(PLATFORM_SPRINTS), "formats": ["csv", "pdf"]})
-    assert launched.status_code == 202, launched.text
-    run_ids = launched.json()["export_ids"]
-    statuses = [wait_for(api, run_id, headers) for run_id in run_ids]
-    assert all(s["status"] == "SUCCESS" for s in statuses), statuses
     assert sum(s["sprints_done"] for s in statuses) == sum(s["sprints_total"] for s in statuses) == 2
     run_id = run_ids[0]
     file = next(f for f in statuses[0]["files"] if f["format"] == "pdf")
@@ -191,7 +198,7 @@ def test_bulk_export_download_and_links(stack):
         f"sig={query['sig'][0]}", "sig=" + sign_download(run_id, "pdf", int(query["sprint"][0]), "li.wei@example.com", 1000))
     gone = httpx.get(expired)
     assert gone.status_code == 410 and "expired" in gone.text
-    zoe = {"Authorization": f"Bearer {make_token(stack, 'zoe@example.com')}"}
+    zoe = bearer(stack, "zoe@example.com")
     assert api.get(f"/api/v1/exports/{run_id}/status", headers=zoe).status_code == 403
     assert run_id not in {item["export_id"] for item in api.get("/api/v1/exports/", headers=zoe).json()["exports"]}
     from sqlalchemy import create_engine, text
@@ -202,44 +209,79 @@ def test_bulk_export_download_and_links(stack):
     assert ("li.wei@example.com", "api") in rows and ("li.wei@example.com", "link") in rows
 
 
-def test_the_launched_run_carries_the_signed_tag_the_client_never_sets(stack):
+def test_the_launched_run_carries_the_signed_tag_the_client_never_sets(stack, launched):
     from dagster import DagsterInstance
 
     from sprint_exports.portal.keys import REQUESTED_BY_SIGNATURE, requested_by_valid
 
-    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
-    headers = {"Authorization": f"Bearer {make_token(stack, 'li.wei@example.com')}"}
+    api, headers = launched["api"], launched["headers"]
     answer = api.post(f"/api/v1/exports/sprints/{PLATFORM_SPRINTS[0]}", headers=headers,
                       json={"formats": ["csv"], "requested_by": "ana@example.com"})
     assert answer.status_code == 422  # unknown body fields are refused, identity included
-    answer = api.post(f"/api/v1/exports/sprints/{PLATFORM_SPRINTS[0]}", headers=headers, json={"formats": ["csv"]})
-    assert answer.status_code == 202 and answer.json()["status_url"].endswith("/status")
-    run = DagsterInstance.get().get_run_by_id(answer.json()["export_id"])
-    assert run.tags[names.REQUESTED_BY] == "li.wei@example.com"
-    assert requested_by_valid("li.wei@example.com", [str(PLATFORM_SPRINTS[0])], run.tags[REQUESTED_BY_SIGNATURE], 600)
+    # both runs passed the run-start access check (they succeeded) with the tag the portal signed
+    for run_id, status in zip(launched["run_ids"], launched["statuses"]):
+        run = DagsterInstance.get().get_run_by_id(run_id)
+        assert run.tags[names.REQUESTED_BY] == "li.wei@example.com"
+        keys = sorted({str(f["sprint_id"]) for f in status["files"]})
+        assert requested_by_valid("li.wei@example.com", keys, run.tags[REQUESTED_BY_SIGNATURE], 600)
 
 
-def test_a_subscription_is_launched_by_the_sensor_and_mailed(stack):
-    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
-    headers = {"Authorization": f"Bearer {make_token(stack, 'li.wei@example.com')}"}
-    bad = api.post("/api/v1/exports/schedule", headers=headers, json={"name": "x", "teams": ["Payments"], "cron": "* * * * *"})
-    assert bad.status_code == 403
-    assert api.post("/api/v1/exports/schedule", headers=headers, json={"name": "x", "cron": "nope"}).status_code == 422
-    created = api.post("/api/v1/exports/schedule", headers=headers, json={
-        "name": "Every minute", "teams": ["Platform"], "sprints": "latest_completed", "formats": ["csv"],
-        "cron": "* * * * *", "timezone": "Europe/Berlin"})
-    assert created.status_code == 201, created.text
-    schedule_id = created.json()["schedule_id"]
-    assert [s["schedule_id"] for s in api.get("/api/v1/exports/schedule", headers=headers).json()["schedules"]] == [schedule_id]
-    before = len(stack["smtp"].messages)
+def test_materializations_link_to_the_portal_page_that_asks_for_sign_in(stack, launched):
+    from dagster import AssetKey, DagsterInstance, EventRecordsFilter, DagsterEventType
+
+    run_id = launched["run_ids"][-1]
+    records = DagsterInstance.get().get_event_records(
+        EventRecordsFilter(DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey("sprint_pdf")), limit=50)
+    (materialization,) = [r.asset_materialization for r in records if r.run_id == run_id]
+    url = materialization.metadata["download_url"]
+    assert type(url).__name__ == "UrlMetadataValue"
+    assert url.value == f"{stack['portal'].url}/exports/{run_id}/pdf?sprint={PLATFORM_SPRINTS[1]}"
+    asked = httpx.get(url.value)
+    assert asked.status_code == 303 and asked.headers["location"] == "/login"
+    owner, _ = sign_in(stack, "li.wei@example.com")
+    sha256 = materialization.metadata["sha256"].value
+    served = owner.get(url.value)
+    assert served.status_code == 200 and hashlib.sha256(served.content).hexdigest() == sha256
+    stranger, _ = sign_in(stack, "zoe@example.com")
+    assert stranger.get(url.value).status_code == 403
+
+
+def test_export_metadata_has_no_download_url_without_a_portal_url(monkeypatch):
+    import datetime as dt
+
+    from sprint_exports.defs.exports.assets.files import export_metadata
+    from sprint_exports.exports.store import ExportFile
+
+    now = dt.datetime.now(dt.UTC)
+    export = ExportFile(sprint_id=3, sprint_name="S3", format="csv", path=Path("/x/3/f/a.csv"), size_bytes=1, row_count=1,
+                        sha256="0" * 64, template="default", created_at=now, expires_at=now)
+    monkeypatch.delenv("SPRINT_EXPORTS_PORTAL_URL", raising=False)
+    assert "download_url" not in export_metadata(export, "run-1")
+    monkeypatch.setenv("SPRINT_EXPORTS_PORTAL_URL", "https://portal.example.com/")
+    assert export_metadata(export, "run-1")["download_url"].value == "https://portal.example.com/exports/run-1/csv?sprint=3"
+
+
+def test_the_sensor_launches_the_subscription_and_its_mail_links_work(stack, subscription):
+    api, headers = subscription["api"], subscription["headers"]
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        mails = [m for m in stack["smtp"].messages[before:] if "sign-in" not in m["Subject"]]
+        mails = [m for m in stack["smtp"].messages[subscription["mails_before"]:]
+                 if "sign-in" not in m["Subject"] and m["To"] == "li.wei@example.com"]
         if mails:
             break
-        time.sleep(2)
+        time.sleep(1)
     else:
         raise AssertionError(f"no delivery mail; dagster dev log:\n{stack['dev'].log_tail(60)}")
-    assert mails[0]["To"] == "li.wei@example.com"
-    assert api.delete(f"/api/v1/exports/schedule/{schedule_id}", headers=headers).status_code == 204
+    mail = mails[0]
+    (attached,) = list(mail.iter_attachments())
+    plain = mail.get_body(("plain",)).get_content()
+    (link,) = re.findall(rf"{re.escape(stack['portal'].url)}/downloads/\S+", plain)
+    assert parse_qs(urlparse(link).query)["user"] == ["li.wei@example.com"]
+    followed = httpx.get(link)  # from the mailbox, not signed in
+    assert followed.status_code == 200
+    assert hashlib.sha256(followed.content).hexdigest() == hashlib.sha256(attached.get_payload(decode=True)).hexdigest()
+    other, _ = sign_in(stack, "zoe@example.com")
+    stolen = other.get(link)
+    assert stolen.status_code == 403 and "made for another person" in stolen.text
+    assert api.delete(f"/api/v1/exports/schedule/{subscription['schedule_id']}", headers=headers).status_code == 204
     assert api.get("/api/v1/exports/schedule", headers=headers).json()["schedules"] == []

@@ -2,23 +2,30 @@
 
 Tracker text reaches headers and HTML, so it is cleaned there: no line breaks
 in a header (no header injection), everything escaped in HTML. Attachments
-over the size limit travel as one zip; over the limit even zipped, the body
-says where the files are instead of sending an empty or truncated message.
+over the size limit travel as one zip; over the limit even zipped, nothing is
+attached and the body's download links are the way to the files.
+
+With the portal's address (`PortalLinks`), every message lists a signed
+download link per file for its recipient (`signing.download_link`, the same
+links the portal shows), expiring no later than the file does.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import io
 import string
+import time
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
+from sprint_exports import signing
 from sprint_exports.access import normalise_email
 from sprint_exports.delivery.burndown_image import burndown_png
 from sprint_exports.report.model import MetricsSummary
@@ -40,6 +47,25 @@ class ExportedAttachment:
     media_type: str
     size_bytes: int
     sha256: str
+    format: str = ""  # csv, xlsx, pdf: with the portal known, the file gets a download link
+    expires_at: dt.datetime | None = None  # no link outlives the file
+
+
+@dataclass(frozen=True)
+class PortalLinks:
+    """Where the portal is (SPRINT_EXPORTS_PORTAL_URL) and the key its download links are signed with."""
+
+    portal_url: str
+    key: bytes
+
+    def file_links(self, delivery: "SprintDelivery", recipient: str, now: float | None = None) -> list[tuple[str, str]]:
+        """(file name, link for `recipient`) for each file of `delivery` that has a format."""
+        made_at = time.time() if now is None else now
+        return [
+            (f.path.name, signing.download_link(self.key, self.portal_url, delivery.export_run_id, f.format, delivery.sprint_id,
+                                                normalise_email(recipient), f.expires_at, made_at))
+            for f in delivery.files if f.format
+        ]
 
 
 @dataclass(frozen=True)
@@ -96,6 +122,7 @@ def build_message(
     recipient: str,
     subject: str = DEFAULT_SUBJECT,
     attachment_limit: int = DEFAULT_ATTACHMENT_LIMIT,
+    portal: PortalLinks | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = one_line(sender)
@@ -103,11 +130,12 @@ def build_message(
     message["Subject"] = render_subject(subject, delivery)
     message["Message-ID"] = message_id(delivery, recipient)
     message["Date"] = formatdate(usegmt=True)
-    attachments, note = _attachments(delivery, attachment_limit)
-    message.set_content(_plain_body(delivery, note))
+    links = portal.file_links(delivery, recipient) if portal else []
+    attachments, note = _attachments(delivery, attachment_limit, bool(links))
+    message.set_content(_plain_body(delivery, note, links))
     chart = burndown_png(delivery.summary.burndown) if delivery.summary else None
     chart_id = f"burndown-{message_id(delivery, recipient)[1:33]}@sprint-exports"
-    message.add_alternative(_html_body(delivery, note, chart_id if chart else None), subtype="html")
+    message.add_alternative(_html_body(delivery, note, chart_id if chart else None, links), subtype="html")
     if chart:
         html_part = message.get_payload()[1]
         html_part.add_related(chart, maintype="image", subtype="png", cid=f"<{chart_id}>", disposition="inline", filename="burndown.png")
@@ -117,7 +145,7 @@ def build_message(
     return message
 
 
-def _attachments(delivery: SprintDelivery, limit: int) -> tuple[list[tuple[str, str, bytes]], str]:
+def _attachments(delivery: SprintDelivery, limit: int, linked: bool) -> tuple[list[tuple[str, str, bytes]], str]:
     """The parts to attach and a sentence saying how the files travel."""
     total = sum(f.size_bytes for f in delivery.files)
     if total <= limit:
@@ -128,10 +156,11 @@ def _attachments(delivery: SprintDelivery, limit: int) -> tuple[list[tuple[str, 
         return [(name, "application/zip", archive)], (
             f"The files ({human_size(total)}) are attached as one zip archive, {name}."
         )
-    folders = sorted({str(f.path.parent) for f in delivery.files})
+    where = ("Download them from the links below." if linked
+             else f"Ask for them by their Dagster run, {delivery.export_run_id}.")
     return [], (
         f"The files ({human_size(total)}, {human_size(len(archive))} zipped) exceed the {human_size(limit)} attachment limit, "
-        f"so none are attached. They are in {', '.join(folders)} (Dagster run {delivery.export_run_id})."
+        f"so none are attached. {where}"
     )
 
 
@@ -155,25 +184,43 @@ def _notes(delivery: SprintDelivery) -> tuple[str, ...]:
     return delivery.summary.notes if delivery.summary else ()
 
 
-def _plain_body(delivery: SprintDelivery, note: str) -> str:
+def _plain_body(delivery: SprintDelivery, note: str, links: list[tuple[str, str]]) -> str:
     lines = [f"{delivery.sprint_name} ({delivery.team_name})", ""]
     lines += [f"{label}: {value}" for label, value in _metric_lines(delivery)]
     lines += [f"{note}." for note in _notes(delivery)]
     lines += ["", "Files:"]
     lines += [f"- {f.path.name} ({human_size(f.size_bytes)}, sha256 {f.sha256[:12]}…)" for f in delivery.files]
-    lines += ["", note, "", f"Exported by Dagster run {delivery.export_run_id}."]
+    lines += ["", note]
+    if links:
+        lines += ["", "Download links (for you only; each expires when its file does, or within a week):"]
+        lines += [f"- {name}: {url}" for name, url in links]
+    lines += ["", f"Exported by Dagster run {delivery.export_run_id}."]
     return "\n".join(lines) + "\n"
 
 
-def _html_body(delivery: SprintDelivery, note: str, chart_id: str | None) -> str:
+def _html_body(delivery: SprintDelivery, note: str, chart_id: str | None, links: list[tuple[str, str]]) -> str:
     e = html.escape
     metrics = "".join(f"<tr><th align='left'>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in _metric_lines(delivery))
     notes = "".join(f"<p style='color:#57606a'>{e(text)}.</p>" for text in _notes(delivery))
     chart = f"<p><img src='cid:{e(chart_id)}' alt='Burndown chart' width='560' height='240'></p>" if chart_id else ""
-    files = "".join(f"<li>{e(f.path.name)} ({e(human_size(f.size_bytes))})</li>" for f in delivery.files)
+    urls = dict(links)
+    files = "".join(
+        f"<li>{_file_name_html(f.path.name, urls.get(f.path.name))} ({e(human_size(f.size_bytes))})</li>" for f in delivery.files
+    )
     return (
         f"<html><body><h2>{e(delivery.sprint_name)} ({e(delivery.team_name)})</h2>"
         f"<table>{metrics}</table>{chart}{notes}<h3>Files</h3><ul>{files}</ul>"
-        f"<p>{e(note)}</p><p style='color:#57606a'>Exported by Dagster run {e(delivery.export_run_id)}.</p>"
+        f"<p>{e(note)}</p>{_links_note(links)}<p style='color:#57606a'>Exported by Dagster run {e(delivery.export_run_id)}.</p>"
         "</body></html>"
     )
+
+
+def _file_name_html(name: str, url: str | None) -> str:
+    e = html.escape
+    return f"<a href='{e(url, quote=True)}'>{e(name)}</a>" if url else e(name)
+
+
+def _links_note(links: list[tuple[str, str]]) -> str:
+    if not links:
+        return ""
+    return "<p>The file names above are download links, for you only; each expires when its file does, or within a week.</p>"

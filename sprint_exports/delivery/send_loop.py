@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 from sprint_exports.access import AccessPolicy, normalise_email
 from sprint_exports.delivery.ledger import Claim, DeliveryLedger
-from sprint_exports.delivery.message import SprintDelivery, build_message
+from sprint_exports.delivery.message import PortalLinks, SprintDelivery, build_message
 from sprint_exports.delivery.smtp import SmtpSettings, send
 from sprint_exports.delivery.statuses import DeliveryStatus
 from sprint_exports.exports.records import BadRecord, verify_file
@@ -68,6 +68,7 @@ class SendContext:
     subject: str
     attachment_limit: int
     run_has_ended: Callable[[str], bool]  # whether the run holding an old claim is gone
+    portal: PortalLinks | None = None  # with it, every message carries signed download links
 
 
 def deliver_all(
@@ -151,6 +152,7 @@ def _deliver_one(
             recipient=recipient,
             subject=context.subject,
             attachment_limit=context.attachment_limit,
+            portal=context.portal,
         )
         result = send(context.smtp, message, recipient, log=log.warning, sleep=log.sleep, before_attempt=renew)
     except LeaseLost as lost:

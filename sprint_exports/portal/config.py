@@ -11,7 +11,6 @@ from sprint_exports.delivery.smtp import SmtpSettings
 
 SIGN_IN_LINK_MINUTES = 15
 SESSION_DAYS = 7
-LINK_DAYS = 7  # a download link lives this long at most (and never past the file's expires_at)
 
 
 @dataclass(frozen=True)

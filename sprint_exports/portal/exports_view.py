@@ -8,13 +8,10 @@ whose sprints the caller may not all see is not theirs to inspect.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from urllib.parse import urlencode
 
 from sprint_exports import names
 from sprint_exports.instance.history import HistoryEntry, HistoryFilter, export_history
-from sprint_exports.portal.config import LINK_DAYS
-from sprint_exports.portal.keys import sign_download
+from sprint_exports.portal.keys import download_link
 from sprint_exports.portal.state import PortalState
 
 MAX_LIMIT = 200
@@ -30,12 +27,8 @@ class ForbiddenExport(PermissionError):
 
 def download_url(state: PortalState, entry: HistoryEntry, user: str) -> str:
     """A link for `user` to `entry`'s file, expiring within LINK_DAYS and never after the file does."""
-    expires = int(time.time()) + LINK_DAYS * 86400
-    if entry.expires_at:
-        expires = min(expires, int(dt.datetime.fromisoformat(entry.expires_at).timestamp()))
-    signature = sign_download(entry.run_id, entry.format, entry.sprint_id, user, expires)
-    query = urlencode({"sprint": entry.sprint_id, "user": user, "expires": expires, "sig": signature})
-    return f"{state.config.portal_url}/downloads/{entry.run_id}/{entry.format}?{query}"
+    file_expires = dt.datetime.fromisoformat(entry.expires_at) if entry.expires_at else None
+    return download_link(state.config.portal_url, entry.run_id, entry.format, entry.sprint_id, user, file_expires)
 
 
 def file_json(state: PortalState, entry: HistoryEntry, user: str) -> dict:

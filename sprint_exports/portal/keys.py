@@ -4,8 +4,9 @@
   HMAC-SHA256 signature over the email, the run's sprint selection and the
   issue time (`v1:<issued unix seconds>:<hex>`), so a run can tell a tag the
   portal signed from one anybody typed.
-- `sign_download` / `verify_download`: download links bound to a run, format,
-  sprint, user and expiry.
+- `sign_download` / `verify_download` / `download_link`: download links bound
+  to a run, format, sprint, user and expiry; `signing.py` makes them, for
+  delivery mail too, and these use the one key.
 - `csrf_token` / `csrf_valid`: the signed double-submit token of every form.
 
 All of them use the code location's one key (`settings.secret_key()`:
@@ -16,6 +17,7 @@ purpose, so a run checks a portal-signed tag exactly as one `export --as` made.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
 import time
@@ -27,7 +29,7 @@ from sprint_exports.settings import secret_key
 
 __all__ = [
     "REQUESTED_BY_SIGNATURE", "csrf_token", "csrf_valid", "new_secret", "requested_by_tags",
-    "requested_by_valid", "secret_key", "sign_download", "verify_download",
+    "requested_by_valid", "secret_key", "sign_download", "verify_download", "download_link",
 ]
 
 
@@ -51,12 +53,18 @@ def requested_by_valid(email: str, partition_keys: Sequence[str], signature_tag:
 
 
 def sign_download(run_id: str, format_name: str, sprint_id: int | None, user: str, expires: int) -> str:
-    """The signature of a download link for `user` until `expires` (unix seconds)."""
-    return _mac("download", run_id, format_name, "" if sprint_id is None else str(sprint_id), user, str(expires))
+    """`signing.sign_download` under the code location's key."""
+    return signing.sign_download(secret_key(), run_id, format_name, sprint_id, user, expires)
 
 
 def verify_download(run_id: str, format_name: str, sprint_id: int | None, user: str, expires: int, signature: str) -> bool:
-    return hmac.compare_digest(signature, sign_download(run_id, format_name, sprint_id, user, expires))
+    return signing.verify_download(secret_key(), run_id, format_name, sprint_id, user, expires, signature)
+
+
+def download_link(portal_url: str, run_id: str, format_name: str, sprint_id: int | None, user: str,
+                  file_expires_at: dt.datetime | None) -> str:
+    """`signing.download_link` under the code location's key, made now: the same link delivery mail carries."""
+    return signing.download_link(secret_key(), portal_url, run_id, format_name, sprint_id, user, file_expires_at, time.time())
 
 
 def new_secret() -> str:

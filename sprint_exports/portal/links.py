@@ -5,6 +5,10 @@ expiry. A link works for the person it was made for: from their mailbox
 without signing in, or in their own session; signed in as anyone else, or
 after its expiry, it is refused with a page that says why. The access
 policy is asked again at download time, so a link dies with the access.
+
+`/exports/<run>/<format>?sprint=` is the plain, unsigned page of one file
+(the `download_url` entry of an export materialization in the Dagster UI): it
+asks for sign-in and then serves the file only if the policy allows it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
 
 from sprint_exports.portal.downloads import DownloadProblem, file_response, run_entries
 from sprint_exports.portal.identity import page_user
@@ -42,5 +47,17 @@ def follow_download_link(request: Request, run_id: str, format_name: str, user: 
     try:
         return file_response(request.app.state.portal, user, run_entries(request.app.state.portal, user, run_id,
                                                                          format_name, sprint), "link")
+    except DownloadProblem as problem:
+        return _refuse(request, problem.status_code, problem.detail, signed_in)
+
+
+@router.get("/exports/{run_id}/{format_name}")
+def download_page(request: Request, run_id: str, format_name: str, sprint: int | None = None):
+    signed_in = page_user(request)
+    if signed_in is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        return file_response(request.app.state.portal, signed_in, run_entries(request.app.state.portal, signed_in, run_id,
+                                                                              format_name, sprint), "page")
     except DownloadProblem as problem:
         return _refuse(request, problem.status_code, problem.detail, signed_in)

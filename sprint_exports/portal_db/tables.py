@@ -56,7 +56,7 @@ downloads = Table(
     Column("format", String(10), nullable=False),  # csv, xlsx, pdf or zip
     Column("file_name", Text, nullable=False),
     Column("sha256", String(64)),
-    Column("via", String(20), nullable=False),  # api, link
+    Column("via", String(20), nullable=False),  # api, link, page
     Column("at", DateTime(timezone=True), nullable=False),
 )
 

@@ -11,12 +11,12 @@ sending, and records every outcome; this run's metadata shows them all.
 from dagster import Config, DagsterInstance, Failure, MetadataValue, OpExecutionContext, in_process_executor, job, op
 from pydantic import Field
 
-from sprint_exports import names
+from sprint_exports import names, settings
 from sprint_exports.access import AccessPolicy
 from sprint_exports.defs.common.resources import TrackerDatabase
 from sprint_exports.defs.delivery.resources import DeliveryLedgerResource, SmtpResource
 from sprint_exports.delivery.ledger import LedgerUnavailable
-from sprint_exports.delivery.message import DEFAULT_SUBJECT, ExportedAttachment, SprintDelivery, check_subject_template
+from sprint_exports.delivery.message import DEFAULT_SUBJECT, ExportedAttachment, PortalLinks, SprintDelivery, check_subject_template
 from sprint_exports.delivery.send_loop import STILL_SENDING, DeliveryOutcome, SendContext, canonical_recipients, deliver_all
 from sprint_exports.delivery.statuses import DeliveryStatus
 from sprint_exports.formats import MEDIA_TYPES
@@ -50,7 +50,7 @@ def sprint_deliveries(instance: DagsterInstance, export_run_id: str, tracker: Tr
                 sprint_name=files[0].sprint_name,
                 team_id=team.team_id,
                 team_name=team.team_name,
-                files=tuple(ExportedAttachment(r.path, MEDIA_TYPES[r.format], r.size_bytes, r.sha256) for r in files),
+                files=tuple(ExportedAttachment(r.path, MEDIA_TYPES[r.format], r.size_bytes, r.sha256, r.format, r.expires_at) for r in files),
                 summary=summaries.get(sprint_id),
             )
         )
@@ -91,6 +91,7 @@ def deliver_exports(
         subject=config.subject,
         attachment_limit=smtp.attachment_limit_bytes,
         run_has_ended=run_has_ended,
+        portal=PortalLinks(settings.portal_url(), settings.secret_key()),
     )
     outcomes: list[DeliveryOutcome] = []
     try:

@@ -15,7 +15,9 @@ from collections.abc import Callable
 
 from dagster import AssetExecutionContext, AssetMaterialization, AssetsDefinition, MetadataValue
 
+from sprint_exports import settings
 from sprint_exports.names import EXPORT_ASSET_NAMES
+from sprint_exports.signing import download_page_url
 from sprint_exports.defs.exports.assets.common import sprint_asset
 from sprint_exports.defs.exports.assets.metrics import metrics_markdown
 from sprint_exports.formats import OnRows, get_format
@@ -33,8 +35,11 @@ from sprint_exports.defs.exports.template_config import ReportTemplate
 ROW_PROGRESS_MIN = 10_000
 
 
-def export_metadata(export: ExportFile) -> dict:
-    """The contract's metadata keys for one exported file."""
+def export_metadata(export: ExportFile, run_id: str) -> dict:
+    """The contract's metadata keys for one exported file; with SPRINT_EXPORTS_PORTAL_URL set, also
+    `download_url`: the portal's plain page of the file, which asks for sign-in (a link for admins)."""
+    portal = settings.portal_url_if_set()
+    link = {"download_url": MetadataValue.url(download_page_url(portal, run_id, export.format, export.sprint_id))} if portal else {}
     return {
         "path": MetadataValue.path(str(export.path)),
         "size_bytes": export.size_bytes,
@@ -44,6 +49,7 @@ def export_metadata(export: ExportFile) -> dict:
         "expires_at": export.expires_at.isoformat(),
         "format": export.format,
         "sprint": export.sprint_name,
+        **link,
     }
 
 
@@ -101,7 +107,7 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
             yield AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=key,
-                metadata={**export_metadata(export), "preview": MetadataValue.md(metrics_markdown(sprint_metrics[key]))},
+                metadata={**export_metadata(export, context.run.run_id), "preview": MetadataValue.md(metrics_markdown(sprint_metrics[key]))},
             )
             progress.advance()
 
