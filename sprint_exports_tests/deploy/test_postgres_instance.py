@@ -27,7 +27,7 @@ from sprint_exports.source.readers import list_sprints
 from sprint_exports.exports.store import sha256_of
 from sprint_exports_tests.conftest import POSTGRES_ADMIN_URL, require_postgres
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEPLOY_INSTANCE_CONFIG = REPO / "deploy" / "postgres" / "dagster.yaml"
 
 

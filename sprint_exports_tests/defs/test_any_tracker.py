@@ -19,10 +19,10 @@ from dagster import instance_for_test
 from sqlalchemy import create_engine, insert
 
 from sprint_exports.source import schema
-from sprint_exports_tests.test_schedules import ENTRY, tick
+from sprint_exports_tests.defs.test_schedules import ENTRY, tick
 
 BIN = Path(sys.executable).parent
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 
 

@@ -27,7 +27,7 @@ from sprint_exports.delivery.smtp import SmtpSettings, send
 from sprint_exports.delivery.statuses import DeliveryStatus
 from sprint_exports.exports.store import sha256_of
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class ScriptedServer:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sprint_exports.instance import dagster_private
 
-PACKAGE = Path(__file__).resolve().parents[1] / "sprint_exports"
+PACKAGE = Path(__file__).resolve().parents[2] / "sprint_exports"
 
 
 def test_dagster_s_own_run_tags_are_what_ranges_rely_on():

@@ -26,7 +26,7 @@ from sprint_exports.names import SOURCE_LOAD_TAG
 from sprint_exports.instance.run_records import export_records
 from sprint_exports.exports.store import sha256_of
 from sprint_exports_tests.conftest import services_required
-from sprint_exports_tests.test_postgres_instance import REPO, fresh_database, postgres_home
+from sprint_exports_tests.deploy.test_postgres_instance import REPO, fresh_database, postgres_home
 
 # A Redis database of its own; the queue name is unique per test session as well.
 REDIS_URL = os.environ.get("SPRINT_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")

@@ -23,7 +23,7 @@ from sprint_exports.formats.xlsx.printing import HEADER_FOOTER_LIMIT, footer_tex
 from sprint_exports.formats.xlsx.private_api import set_footer_verbatim, style_index
 from sprint_exports.report.model import SprintReport
 from sprint_exports.templates import Template, get_template
-from sprint_exports_tests.test_xlsx import LARGE_ROWS, with_issues
+from sprint_exports_tests.formats.test_xlsx import LARGE_ROWS, with_issues
 from sprint_exports_tests.xlsx_reading import (
     HOSTILE_NAMES,
     HOSTILE_SPRINT_NAME,
