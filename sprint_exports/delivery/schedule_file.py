@@ -20,14 +20,13 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sprint_exports.access import normalise_email
 from sprint_exports.delivery.message import DEFAULT_SUBJECT, check_subject_template
 from sprint_exports.formats import FORMAT_NAMES
 from sprint_exports.settings import check_retention_days
-from sprint_exports.templates import DEFAULT_TEMPLATE, describe_validation_error, describe_yaml_error
+from sprint_exports.templates import DEFAULT_TEMPLATE, describe_validation_error, read_yaml
 
 SPRINT_SELECTIONS = ("latest_completed", "active", "completed_since_last_run")
 EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"']+$")
@@ -118,14 +117,7 @@ def load_schedule_file(
     """Read and check `path` as far as the file alone decides; a missing file means no schedules."""
     if not path.exists():
         return ScheduleFile()
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ScheduleFileError(f"Schedule file {path}: cannot read it as YAML: {describe_yaml_error(error)}") from None
-    except UnicodeDecodeError as error:
-        raise ScheduleFileError(f"Schedule file {path}: is not UTF-8 text (byte {error.start})") from None
-    except OSError as error:
-        raise ScheduleFileError(f"Schedule file {path}: cannot read it: {error.strerror}") from None
+    document = read_yaml(path, f"Schedule file {path}", ScheduleFileError) or {}
     if not isinstance(document, Mapping):
         raise ScheduleFileError(f"Schedule file {path}: expected a mapping with a `schedules:` list")
     try:

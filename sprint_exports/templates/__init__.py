@@ -74,16 +74,21 @@ def parse_template(document: object, source: str) -> Template:
         raise TemplateError(f"{source}: {describe_validation_error(error)}") from None
 
 
-def load_template_file(path: Path) -> Template:
+def read_yaml(path: Path, label: str, error: type[ValueError]) -> object:
+    """The parsed YAML of `path` (a template or schedule file); a failure raises `error` naming `label`
+    and where in the file, never the file's text (it may be a link to anything)."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise TemplateError(f"Template file {path}: cannot read it as YAML: {describe_yaml_error(error)}") from None
-    except UnicodeDecodeError as error:
-        raise TemplateError(f"Template file {path}: is not UTF-8 text (byte {error.start})") from None
-    except OSError as error:
-        raise TemplateError(f"Template file {path}: cannot read it: {error.strerror}") from None
-    return parse_template(document, f"Template file {path}")
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as problem:
+        raise error(f"{label}: cannot read it as YAML: {describe_yaml_error(problem)}") from None
+    except UnicodeDecodeError as problem:
+        raise error(f"{label}: is not UTF-8 text (byte {problem.start})") from None
+    except OSError as problem:
+        raise error(f"{label}: cannot read it: {problem.strerror}") from None
+
+
+def load_template_file(path: Path) -> Template:
+    return parse_template(read_yaml(path, f"Template file {path}", TemplateError), f"Template file {path}")
 
 
 @cache

@@ -29,6 +29,7 @@ from dagster import (
 )
 from pydantic import Field
 
+from sprint_exports import settings
 from sprint_exports.exports.cleanup import remove_empty_parent, safe_to_remove, stray_partials, unrecorded_folders
 from sprint_exports.instance.history import all_records, deleted_paths
 from sprint_exports.instance.run_records import read_export_record
@@ -95,7 +96,7 @@ def remove_expired_exports(context: OpExecutionContext, config: CleanupConfig, e
                 )
         removed.append(str(folder))
         context.log.info(f"{verb} {folder} ({len(files)} files)")
-    retention = export_store.retention()
+    retention = settings.retention_days()  # unrecorded folders have no run tags: the global setting
     unrecorded = unrecorded_folders(root, recorded, now - dt.timedelta(days=retention))
     for folder in unrecorded:
         if not config.dry_run:
