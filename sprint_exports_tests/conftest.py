@@ -22,11 +22,8 @@ from sprint_exports.templates import DEFAULT_TEMPLATE, Template, get_template
 @pytest.fixture(scope="session", autouse=True)
 def isolated_environment(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("dagster_home")
-    saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "SPRINT_EXPORTS_DIR", "SPRINT_SOURCE_URL", "SPRINT_EXPORTS_SECRET_KEY")}
+    saved = {name: os.environ.get(name) for name in ("DAGSTER_HOME", "SPRINT_EXPORTS_DIR", "SPRINT_SOURCE_URL")}
     os.environ["DAGSTER_HOME"] = str(home)
-    # The production configs (PostgreSQL storage, Celery) refuse to load without a key, as a deployment
-    # would; tests of the demo's generated key unset it themselves.
-    os.environ["SPRINT_EXPORTS_SECRET_KEY"] = "sprint-exports-test-key-" + "0" * 40
     os.environ["SPRINT_EXPORTS_DIR"] = str(home / "exports")
     os.environ.pop("SPRINT_SOURCE_URL", None)
     yield home
@@ -105,6 +102,10 @@ def empty_sprint_id(demo_extracts) -> int:
 
 
 POSTGRES_ADMIN_URL = os.environ.get("SPRINT_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+# The production configs (PostgreSQL storage, Celery) refuse to load without a key, as a deployment would.
+PRODUCTION_SECRET_KEY = "sprint-exports-test-key-" + "0" * 40
 
 
 def services_required() -> bool:

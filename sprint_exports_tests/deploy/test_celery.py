@@ -25,7 +25,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from sprint_exports.names import SOURCE_LOAD_TAG
 from sprint_exports.instance.run_records import export_records
 from sprint_exports.exports.store import sha256_of
-from sprint_exports_tests.conftest import services_required
+from sprint_exports_tests.conftest import PRODUCTION_SECRET_KEY, services_required
 from sprint_exports_tests.deploy.test_postgres_instance import REPO, fresh_database, postgres_home
 
 # A Redis database of its own; the queue name is unique per test session as well.
@@ -119,6 +119,7 @@ def celery_run(request, tmp_path_factory):
             "SPRINT_SOURCE_URL": demo_url,
             "SPRINT_EXPORTS_DIR": str(base / "exports"),
             "SPRINT_EXPORTS_EXECUTOR": "celery",
+            "SPRINT_EXPORTS_SECRET_KEY": PRODUCTION_SECRET_KEY,
             "DAGSTER_CELERY_BROKER_URL": REDIS_URL,
             "SPRINT_EXPORTS_CELERY_QUEUE": queue,
         }

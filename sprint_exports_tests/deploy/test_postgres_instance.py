@@ -25,7 +25,7 @@ from sprint_exports.names import SOURCE_LOAD_TAG
 from sprint_exports.source.database import connect
 from sprint_exports.source.readers import list_sprints
 from sprint_exports.exports.store import sha256_of
-from sprint_exports_tests.conftest import POSTGRES_ADMIN_URL, require_postgres
+from sprint_exports_tests.conftest import POSTGRES_ADMIN_URL, PRODUCTION_SECRET_KEY, require_postgres
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY_INSTANCE_CONFIG = REPO / "deploy" / "postgres" / "dagster.yaml"
@@ -76,6 +76,7 @@ def pg(request, tmp_path_factory):
         home = postgres_home(base)
         patch.setenv("DAGSTER_POSTGRES_URL", url)
         patch.setenv("DAGSTER_HOME", str(home))
+        patch.setenv("SPRINT_EXPORTS_SECRET_KEY", PRODUCTION_SECRET_KEY)
         patch.setenv("SPRINT_SOURCE_URL", demo_url)
         patch.setenv("SPRINT_EXPORTS_DIR", str(base / "exports"))
         instance = DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
