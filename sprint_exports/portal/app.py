@@ -8,17 +8,20 @@ that says why.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pathlib import Path
 
 from sprint_exports.portal import api, links, pages, signin
 from sprint_exports.portal.config import PortalConfig
 from sprint_exports.portal.rendering import render
 from sprint_exports.portal.state import PortalState
-from sprint_exports.portal_db.database import open_portal_db
+from sprint_exports.portal_db.database import open_portal_db, utc_now
 from sprint_exports.source.database import connect
 
 SECURITY_HEADERS = {
@@ -30,11 +33,12 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(config: PortalConfig | None = None) -> FastAPI:
+def create_app(config: PortalConfig | None = None, clock: Callable[[], dt.datetime] = utc_now) -> FastAPI:
+    """The portal; `clock` is "now" for sign-in links (a test passes one it can move forward)."""
     config = config or PortalConfig()
     app = FastAPI(title="Sprint exports portal", version="1", docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
-    app.state.portal = PortalState(config=config, db=open_portal_db(config.db_url), tracker=connect())
+    app.state.portal = PortalState(config=config, db=open_portal_db(config.db_url), tracker=connect(), clock=clock)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (signin.router, api.router, links.router, pages.router):
         app.include_router(router)
@@ -47,6 +51,10 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
         if request.url.path == "/api/docs":  # Swagger UI loads its script and styles from a CDN
             del response.headers["Content-Security-Policy"]
         return response
+
+    @app.exception_handler(pages.SignInRequired)
+    async def sign_in_first(request: Request, error: pages.SignInRequired):
+        return RedirectResponse("/login", status_code=303)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, error: RequestValidationError):

@@ -22,7 +22,7 @@ from sprint_exports.portal.identity import SESSION_COOKIE, end_session, known_us
 from sprint_exports.portal.keys import new_secret
 from sprint_exports.portal.rendering import check_csrf, render
 from sprint_exports.portal.state import state_of
-from sprint_exports.portal_db.database import as_utc, secret_hash, utc_now
+from sprint_exports.portal_db.database import as_utc, secret_hash
 from sprint_exports.portal_db.tables import sign_in_attempts, sign_in_links
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ def login_form(request: Request):
 @router.post("/login")
 async def login_request(request: Request):
     form = await check_csrf(request)
-    email = normalise_email(str(form.get("email", "")))[:320]
+    email = normalise_email(form.field("email"))[:320]
     state = state_of(request)
     client = request.client.host if request.client else "unknown"
     if not _within_limits(request, email, client):
@@ -46,7 +46,7 @@ async def login_request(request: Request):
                       error="Too many sign-in requests; wait a few minutes and try again.")
     if email and known_user(request, email):
         token = new_secret()
-        now = utc_now()
+        now = state.clock()
         with state.db.begin() as connection:
             connection.execute(insert(sign_in_links).values(
                 token_hash=secret_hash(token), user_email=email, created_at=now,
@@ -57,8 +57,8 @@ async def login_request(request: Request):
 
 def _within_limits(request: Request, email: str, client: str) -> bool:
     """Record this request; False when the address or the client asked too often in the window."""
-    config, db = state_of(request).config, state_of(request).db
-    now = utc_now()
+    state = state_of(request)
+    config, db, now = state.config, state.db, state.clock()
     scopes = {f"address:{secret_hash(email)[:40]}": config.per_address_limit, f"client:{client}"[:80]: config.per_client_limit}
     with db.begin() as connection:
         connection.execute(delete(sign_in_attempts).where(sign_in_attempts.c.at < now - WINDOW))
@@ -88,7 +88,7 @@ def _mail_link(email: str, link: str) -> None:
 @router.get("/login/{token}")
 def follow_link(request: Request, token: str):
     state = state_of(request)
-    now = utc_now()
+    now = state.clock()
     with state.db.begin() as connection:
         row = connection.execute(select(sign_in_links).where(sign_in_links.c.token_hash == secret_hash(token[:100]))).first()
         claimed = row is not None and row.used_at is None and as_utc(row.expires_at) > now and connection.execute(
