@@ -172,6 +172,27 @@ def test_bulk_export_download_and_links(stack, launched):
     assert ("li.wei@example.com", "api") in rows and ("li.wei@example.com", "link") in rows
 
 
+def test_bulk_groups_neighbouring_sprints_into_one_run_as_the_cli_does(stack):
+    from dagster import DagsterInstance
+
+    from sprint_exports.instance.dagster_private import (
+        ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG, PARTITION_NAME_TAG)
+
+    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
+    headers = bearer(stack, "ana@example.com")  # an admin: sprints 1 to 3 belong to three teams
+    answer = api.post("/api/v1/exports/sprints/bulk", headers=headers, json={"sprint_ids": [3, 1, 2, 9, 2], "formats": ["csv"]})
+    assert answer.status_code == 202, answer.text
+    export_ids = answer.json()["export_ids"]
+    assert len(export_ids) == 2  # 1-3 are neighbours, 9 stands alone
+    runs = [DagsterInstance.get().get_run_by_id(run_id) for run_id in export_ids]
+    spans = [(run.tags.get(ASSET_PARTITION_RANGE_START_TAG), run.tags.get(ASSET_PARTITION_RANGE_END_TAG),
+              run.tags.get(PARTITION_NAME_TAG)) for run in runs]
+    assert spans == [("1", "3", None), (None, None, "9")]
+    statuses = [wait_for(api, run_id, headers) for run_id in export_ids]
+    assert [(s["status"], s["sprints_total"], s["sprints_done"]) for s in statuses] == [("SUCCESS", 3, 3), ("SUCCESS", 1, 1)]
+    assert sorted(f["sprint_id"] for f in statuses[0]["files"]) == [1, 2, 3]
+
+
 def test_the_launched_run_carries_the_signed_tag_the_client_never_sets(stack, launched):
     from dagster import DagsterInstance
 
