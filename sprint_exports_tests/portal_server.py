@@ -20,7 +20,7 @@ class PortalServer:
     def __init__(self, config_overrides: dict, port: int | None = None, clock: Callable[[], dt.datetime] = utc_now):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config = PortalConfig(portal_url=self.url, **config_overrides)
+        self.config = PortalConfig(**{"portal_url": self.url, **config_overrides})  # a public URL may be given
         self.server = uvicorn.Server(uvicorn.Config(create_app(self.config, clock), host="127.0.0.1", port=self.port,
                                                     log_level="warning", proxy_headers=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import html
 import re
 
 import httpx
@@ -210,3 +211,93 @@ def test_an_admin_publishes_a_template_for_everyone_and_only_an_admin(setting):
     assert offered_to_zoe() == (False, False)
     assert f'value="{reference}"' in owner.get("/export").text
     assert post_form(admin, "/templates", "/templates/99999/publish", {}).status_code == 404
+
+
+def test_every_answer_carries_the_security_headers_and_the_api_is_documented(setting):
+    url = setting["portal"].url
+    for path in ("/login", "/", "/api/v1/exports/", "/downloads/x/pdf"):
+        headers = httpx.get(f"{url}{path}").headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"] and "script-src 'self'" in headers["content-security-policy"], path
+        assert (headers["x-frame-options"], headers["referrer-policy"], headers["x-content-type-options"]) == ("DENY", "no-referrer", "nosniff")
+    assert httpx.get(f"{url}/api/docs").status_code == 200
+    paths = set(httpx.get(f"{url}/api/openapi.json").json()["paths"])
+    assert paths == {"/api/v1/exports/", "/api/v1/exports/sprints/bulk", "/api/v1/exports/sprints/{sprint_id}",
+                     "/api/v1/exports/schedule", "/api/v1/exports/schedule/{schedule_id}",
+                     "/api/v1/exports/{export_id}/status", "/api/v1/exports/{export_id}/download"}
+
+
+def test_a_new_sign_in_rotates_the_session_and_signing_out_ends_it(setting):
+    client, _ = sign_in(setting, "li.wei@example.com")
+    first = client.cookies["spx_session"]
+    client.get(request_link(setting, client, "li.wei@example.com"))  # signing in again from the same browser
+    second = client.cookies["spx_session"]
+    assert second != first
+    stale = httpx.get(f"{setting['portal'].url}/", cookies={"spx_session": first})
+    assert stale.status_code == 303 and stale.headers["location"] == "/login"
+    assert client.get("/").status_code == 200
+    assert post_form(client, "/", "/logout", {}).status_code == 303
+    after = httpx.get(f"{setting['portal'].url}/", cookies={"spx_session": second})
+    assert after.status_code == 303 and after.headers["location"] == "/login"
+
+
+def test_the_cookies_are_secure_when_the_portal_url_is_https(setting):
+    with own_portal(setting, "https", portal_url="https://portal.example.com") as (portal, _):
+        # the test speaks plain http to the server behind the https URL, so it hands the Secure cookies back itself
+        form = httpx.get(f"{portal.url}/login")
+        csrf_cookie = form.headers["set-cookie"]
+        assert csrf_cookie.startswith("spx_csrf=") and "Secure" in csrf_cookie and "HttpOnly" in csrf_cookie
+        before = len(setting["smtp"].messages)
+        asked = httpx.post(f"{portal.url}/login", data={"email": "li.wei@example.com", "csrf_token": csrf_of(form.text)},
+                           headers={"Cookie": csrf_cookie.split(";")[0]})
+        assert asked.status_code == 200 and mails_to(setting, "li.wei@example.com", before) == 1
+        link = re.search(r"(https://\S+/login/\S+)", setting["smtp"].messages[-1].get_content()).group(1)
+        assert link.startswith("https://portal.example.com/login/")
+        followed = httpx.get(link.replace("https://portal.example.com", portal.url))
+        assert followed.status_code == 303
+        cookie = followed.headers["set-cookie"]
+        assert cookie.startswith("spx_session=") and "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_a_token_made_on_the_page_is_shown_once_and_works(setting):
+    client, _ = sign_in(setting, "juergen@example.com")
+    made = post_form(client, "/", "/tokens", {"name": "page script"})
+    token = re.search(r'<code id="new-token">([^<]+)</code>', made.text).group(1)
+    assert 'id="new-token"' not in client.get("/").text  # shown once
+    api = httpx.get(f"{setting['portal'].url}/api/v1/exports/schedule", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200 and api.json() == {"schedules": []}
+
+
+def test_subscriptions_are_made_paused_resumed_and_deleted_on_the_page_and_admins_see_everyones(setting):
+    owner, _ = sign_in(setting, "ivan@example.com")
+    other, _ = sign_in(setting, "zoe@example.com")
+    admin, _ = sign_in(setting, "dana@example.com")  # an admin of no team
+    refused = post_form(owner, "/subscriptions", "/subscriptions", [
+        ("name", "To Zoe"), ("team", "Platform"), ("format", "pdf"), ("preset", "daily"), ("recipients", "zoe@example.com")])
+    assert refused.status_code == 403 and "zoe@example.com is not a member of Platform" in html.unescape(refused.text)
+    bad_zone = post_form(owner, "/subscriptions", "/subscriptions", [
+        ("name", "Nowhere"), ("format", "pdf"), ("preset", "daily"), ("timezone", "Mars/Olympus")])
+    assert bad_zone.status_code == 422 and "'Mars/Olympus' is not an IANA time zone" in html.unescape(bad_zone.text)
+    made = post_form(owner, "/subscriptions", "/subscriptions", [
+        ("name", "Ivan weekly"), ("team", "Platform"), ("format", "csv"), ("preset", "custom"), ("cron", "30 7 * * 2"),
+        ("timezone", "Asia/Tokyo")])
+    assert made.status_code == 303
+    page = owner.get("/subscriptions").text
+    (subscription_id,) = re.findall(r'action="/subscriptions/(\d+)/pause"', page)
+    assert "Ivan weekly" in page and "30 7 * * 2" in page and "Asia/Tokyo" in page
+    assert "Ivan weekly" not in other.get("/subscriptions").text and "Ivan weekly" in admin.get("/subscriptions").text
+    assert post_form(other, "/subscriptions", f"/subscriptions/{subscription_id}/pause", {}).status_code == 404
+    assert post_form(owner, "/subscriptions", f"/subscriptions/{subscription_id}/pause", {}).status_code == 303
+    assert f'action="/subscriptions/{subscription_id}/resume"' in owner.get("/subscriptions").text
+    assert post_form(admin, "/subscriptions", f"/subscriptions/{subscription_id}/resume", {}).status_code == 303
+    assert f'action="/subscriptions/{subscription_id}/pause"' in owner.get("/subscriptions").text
+    assert post_form(owner, "/subscriptions", f"/subscriptions/{subscription_id}/delete", {}).status_code == 303
+    assert "Ivan weekly" not in admin.get("/subscriptions").text
+
+
+def test_a_template_form_is_checked_like_a_yaml_template(setting):
+    client, _ = sign_in(setting, "soren@example.com")
+    bad = post_form(client, "/templates", "/templates", [("name", "Not A Name"), ("column", "key")])
+    assert bad.status_code == 422 and "Template form: name: must be lower-case letters" in bad.text
+    assert template_ids(client.get("/templates").text, "Not A Name") == []
+    template_id = make_template(client, "soren_board")
+    assert "soren_board (<code>user:" in client.get("/templates").text and f'value="user:{template_id}"' in client.get("/export").text
