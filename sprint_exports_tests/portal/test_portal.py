@@ -193,6 +193,52 @@ def test_bulk_groups_neighbouring_sprints_into_one_run_as_the_cli_does(stack):
     assert sorted(f["sprint_id"] for f in statuses[0]["files"]) == [1, 2, 3]
 
 
+def test_history_filters_and_pages(stack, launched):
+    api, headers = launched["api"], launched["headers"]
+
+    def exports(**query) -> list[dict]:
+        answer = api.get("/api/v1/exports/", headers=headers, params=query)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["exports"]
+
+    everything = exports()
+    assert len(everything) >= 2 and [e["created_at"] for e in everything] == sorted((e["created_at"] for e in everything), reverse=True)
+    assert {e["sprint_id"] for e in exports(sprint=PLATFORM_SPRINTS[0])} == {PLATFORM_SPRINTS[0]}
+    assert {f["format"] for e in exports(format="pdf") for f in e["files"]} == {"pdf"}
+    assert {e["team"] for e in exports(team="Platform")} == {"Platform"} and exports(team="Payments") == []
+    assert exports(limit=1, page=2) == everything[1:2] and exports(limit=1, page=1000) == []
+    assert api.get("/api/v1/exports/", headers=headers, params={"format": "docx"}).status_code == 422
+
+
+def test_a_portal_template_reaches_the_run_inline(stack):
+    from dagster import DagsterInstance
+
+    owner, _ = sign_in(stack, "li.wei@example.com")
+    form = owner.get("/templates")
+    made = owner.post("/templates", data={"csrf_token": csrf_of(form.text), "name": "li_inline", "section": ["basic_info", "issues"],
+                                          "column": ["key", "summary", "status"], "column_order": "status,key",
+                                          "group_by": "none", "sort_by": "key"})
+    assert made.status_code == 303, made.text
+    (template_id,) = re.findall(r"li_inline \(<code>user:(\d+)</code>", owner.get("/templates").text)
+    api = httpx.Client(base_url=stack["portal"].url, timeout=60)
+    headers = bearer(stack, "li.wei@example.com")
+    answer = api.post(f"/api/v1/exports/sprints/{PLATFORM_SPRINTS[0]}", headers=headers,
+                      json={"formats": ["csv"], "template": f"user:{template_id}"})
+    assert answer.status_code == 202, answer.text
+    run_id = answer.json()["export_id"]
+    inline = DagsterInstance.get().get_run_by_id(run_id).run_config["resources"]["report_template"]["config"]["inline"]
+    assert inline["name"] == "li_inline" and inline["fields"]["issue_columns"] == ["status", "key", "summary"]
+    status = wait_for(api, run_id, headers)
+    assert status["status"] == "SUCCESS", status
+    (file,) = status["files"]
+    csv = api.get(f"/api/v1/exports/{run_id}/download", params={"format": "csv"}, headers=headers)
+    assert csv.status_code == 200 and hashlib.sha256(csv.content).hexdigest() == file["sha256"]
+    assert csv.content.decode("utf-8-sig").splitlines()[0] == "Status,Key,Summary"  # the template's columns, in its order
+    zoe = bearer(stack, "zoe@example.com")  # not published: nobody else may use it
+    refused = api.post("/api/v1/exports/sprints/2", headers=zoe, json={"formats": ["csv"], "template": f"user:{template_id}"})
+    assert refused.status_code == 404 and f"user:{template_id}" in refused.json()["detail"]
+
+
 def test_the_launched_run_carries_the_signed_tag_the_client_never_sets(stack, launched):
     from dagster import DagsterInstance
 
