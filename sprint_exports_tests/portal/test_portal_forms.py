@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import html
 import re
+import time
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from sprint_exports_tests.dagster_dev import free_port
 from sprint_exports_tests.portal.signing_in import csrf_of, request_link, sign_in
 from sprint_exports_tests.portal_server import PortalServer
 from sprint_exports_tests.portal_stack import portal_environment
+from sprint_exports_tests.smtp_server import Behaviour, SmtpTestServer
 
 SSO_HEADER = "X-Forwarded-Email"
 
@@ -56,9 +58,17 @@ def own_portal(setting, name: str, clock=utc_now, **overrides):
         yield portal, create_engine(f"sqlite:///{db_path}")
 
 
-def mails_to(setting, email: str, since: int) -> int:
-    # Sign-in mail is sent before POST /login answers, so what has not arrived by then was not sent.
-    return sum(1 for message in setting["smtp"].messages[since:] if message["To"] == email)
+def mails_to(setting, email: str, since: int, expected: int) -> int:
+    """How many mails to `email` arrived since message `since`: sign-in mail goes out just after the
+    answer, so wait for the `expected` ones, then a moment more for any that should not come."""
+    def count() -> int:
+        return sum(1 for message in setting["smtp"].messages[since:] if message["To"] == email)
+
+    deadline = time.monotonic() + 10
+    while count() < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return count()
 
 
 def test_sign_in_requests_are_limited_per_address_and_per_client_and_answer_alike(setting):
@@ -67,24 +77,38 @@ def test_sign_in_requests_are_limited_per_address_and_per_client_and_answer_alik
         client = httpx.Client(base_url=portal.url)
         token = csrf_of(client.get("/login").text)
 
-        def ask(email: str) -> tuple[httpx.Response, int]:
+        def ask(email: str, mails_if_right: int) -> tuple[httpx.Response, int]:
             before = len(setting["smtp"].messages)
             answer = client.post("/login", data={"email": email, "csrf_token": token})
-            return answer, mails_to(setting, email, before)
+            return answer, mails_to(setting, email, before, mails_if_right)
 
-        known = [ask("li.wei@example.com") for _ in range(3)]
+        known = [ask("li.wei@example.com", expected) for expected in (1, 1, 0)]
         assert [(a.status_code, mails) for a, mails in known] == [(200, 1), (200, 1), (429, 0)]
         assert "Too many sign-in requests" in known[2][0].text
-        unknown = [ask("nobody@example.com") for _ in range(3)]
+        unknown = [ask("nobody@example.com", 0) for _ in range(3)]
         assert [(a.status_code, mails) for a, mails in unknown] == [(200, 0), (200, 0), (429, 0)]
         # the answers never tell a tracker user from a stranger, refused or not
         assert [a.text for a, _ in unknown] == [a.text for a, _ in known]
         # six requests from this client so far were counted: a seventh is refused for a fresh address too
-        assert [(a.status_code, mails) for a, mails in (ask("juergen@example.com"), ask("juergen@example.com"))] == [(200, 1)] * 2
-        refused, mails = ask("ivan@example.com")
+        assert [(a.status_code, mails) for a, mails in (ask("juergen@example.com", 1), ask("juergen@example.com", 1))] == [(200, 1)] * 2
+        refused, mails = ask("ivan@example.com", 0)
         assert (refused.status_code, mails) == (429, 0) and refused.text == known[2][0].text
         clock.advance(minutes=16)  # the window has passed
-        assert [(a.status_code, mails) for a, mails in (ask("ivan@example.com"), ask("li.wei@example.com"))] == [(200, 1)] * 2
+        assert [(a.status_code, mails) for a, mails in (ask("ivan@example.com", 1), ask("li.wei@example.com", 1))] == [(200, 1)] * 2
+
+
+def test_the_answer_does_not_wait_for_the_mail_server(setting, monkeypatch, tmp_path):
+    """A known address answers as fast as an unknown one: the link is mailed after the answer."""
+    stuck = SmtpTestServer(tmp_path, Behaviour(hold_after=0), tls=False, auth=False).start()
+    try:
+        monkeypatch.setenv("SMTP_PORT", str(stuck.port))  # a server that never answers DATA
+        client = httpx.Client(base_url=setting["portal"].url, timeout=5)
+        answer = client.post("/login", data={"email": "li.wei@example.com", "csrf_token": csrf_of(client.get("/login").text)})
+        assert answer.status_code == 200 and "Check your mail" in answer.text
+        assert stuck.behaviour.held.wait(10)  # the mail was on its way, and still is
+        assert stuck.messages == []
+    finally:
+        stuck.stop()
 
 
 def test_a_sign_in_link_works_for_15_minutes_and_is_stored_only_as_a_hash(setting):
@@ -249,7 +273,7 @@ def test_the_cookies_are_secure_when_the_portal_url_is_https(setting):
         before = len(setting["smtp"].messages)
         asked = httpx.post(f"{portal.url}/login", data={"email": "li.wei@example.com", "csrf_token": csrf_of(form.text)},
                            headers={"Cookie": csrf_cookie.split(";")[0]})
-        assert asked.status_code == 200 and mails_to(setting, "li.wei@example.com", before) == 1
+        assert asked.status_code == 200 and mails_to(setting, "li.wei@example.com", before, 1) == 1
         link = re.search(r"(https://\S+/login/\S+)", setting["smtp"].messages[-1].get_content()).group(1)
         assert link.startswith("https://portal.example.com/login/")
         followed = httpx.get(link.replace("https://portal.example.com", portal.url))
