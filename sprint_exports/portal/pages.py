@@ -15,6 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from sprint_exports import settings
 from sprint_exports.portal.exports_view import ForbiddenExport, UnknownExport, history, run_status
@@ -55,7 +56,7 @@ class FormPost:
 async def signed_in_post(request: Request) -> FormPost:
     """FastAPI dependency of every form post: its CSRF token first (403), then the signed-in person."""
     form = await check_csrf(request)
-    return FormPost(signed_in_user(request), form)
+    return FormPost(await run_in_threadpool(signed_in_user, request), form)  # it reads the database: not on the event loop
 
 
 SignedIn = Annotated[str, Depends(signed_in_user)]

@@ -192,6 +192,12 @@ def test_every_form_without_its_csrf_token_is_refused_and_changes_nothing(settin
             refused = client.post(path, data=sent)
             assert refused.status_code == 403 and "CSRF token is missing or wrong" in refused.text, (path, token)
     assert len(setting["smtp"].messages) == mails_before
+    # with a valid token but nobody signed in, the pages' forms ask for sign-in and do nothing
+    visitor = httpx.Client(base_url=portal.url)
+    visitor_token = csrf_of(visitor.get("/login").text)
+    for form in (form for form in forms if form not in ("/login", "/logout")):
+        asked = visitor.post(form.format(**filled, action=actions.get(form, "")), data={**fields, "csrf_token": visitor_token})
+        assert asked.status_code == 303 and asked.headers["location"] == "/login", form
     assert "CSRF target" in client.get("/subscriptions").text  # neither deleted nor paused
     assert client.get("/").status_code == 200  # still signed in: /logout did nothing
     page = client.get("/templates").text
