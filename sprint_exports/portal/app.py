@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sprint_exports.portal import api, links, pages, signin
 from sprint_exports.portal.config import PortalConfig
@@ -63,10 +64,13 @@ def create_app(config: PortalConfig | None = None, clock: Callable[[], dt.dateti
         )
         return JSONResponse({"detail": f"Invalid request: {problems}"}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException):
+    @app.exception_handler(StarletteHTTPException)  # Starlette's: also the router's own 404 and 405
+    async def http_error(request: Request, error: StarletteHTTPException):
+        detail = error.detail
+        if error.status_code in (404, 405) and detail in ("Not Found", "Method Not Allowed"):
+            detail = f"{detail}: there is no {request.method} {request.url.path}"
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
-        return render(request, "refused.html", status_code=error.status_code, reason=str(error.detail))
+            return JSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
+        return render(request, "refused.html", status_code=error.status_code, reason=str(detail))
 
     return app

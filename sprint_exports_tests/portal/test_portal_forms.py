@@ -250,6 +250,11 @@ def test_every_answer_carries_the_security_headers_and_the_api_is_documented(set
         assert "frame-ancestors 'none'" in headers["content-security-policy"] and "script-src 'self'" in headers["content-security-policy"], path
         assert (headers["x-frame-options"], headers["referrer-policy"], headers["x-content-type-options"]) == ("DENY", "no-referrer", "nosniff")
     assert httpx.get(f"{url}/api/docs").status_code == 200
+    unknown = httpx.get(f"{url}/api/v1/exports/x/nothing")
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "Not Found: there is no GET /api/v1/exports/x/nothing"}
+    assert httpx.put(f"{url}/api/v1/exports/schedule").json()["detail"].startswith("Method Not Allowed: there is no PUT")
+    page = httpx.get(f"{url}/nothing")
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html") and "there is no GET /nothing" in page.text
     paths = set(httpx.get(f"{url}/api/openapi.json").json()["paths"])
     assert paths == {"/api/v1/exports/", "/api/v1/exports/sprints/bulk", "/api/v1/exports/sprints/{sprint_id}",
                      "/api/v1/exports/schedule", "/api/v1/exports/schedule/{schedule_id}",
