@@ -17,8 +17,9 @@ test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The Dagster UI on :3000 and the portal on :3001; one Ctrl-C stops every process of both.
+# Other ports: make dev DEV_ARGS="--dagster-port 3100 --portal-port 3101"
 dev: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	exec $(BIN)/sprint-exports dev
+	exec $(BIN)/sprint-exports dev $(DEV_ARGS)
 
 install: $(STAMP)
 

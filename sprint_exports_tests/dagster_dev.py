@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -161,14 +162,24 @@ def _signal_group(pgid: int, signum: int) -> None:
 
 def _group_alive(pgid: int) -> bool:
     """Whether a live (non-zombie) process is still in the group."""
-    proc = Path("/proc")
-    if not proc.is_dir():  # not Linux: signal 0 also counts zombies, good enough
+    if not Path("/proc").is_dir():  # not Linux: signal 0 also counts zombies, good enough
         try:
             os.killpg(pgid, 0)
         except (ProcessLookupError, PermissionError):
             return False
         return True
-    for entry in proc.iterdir():
+    return any(process.group == pgid for process in live_processes().values())
+
+
+class ProcessInfo(NamedTuple):
+    parent: int
+    group: int
+
+
+def live_processes() -> dict[int, ProcessInfo]:
+    """pid -> parent and process group of every live (non-zombie) process, read from /proc (Linux)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
@@ -177,6 +188,16 @@ def _group_alive(pgid: int) -> bool:
             continue
         # pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
         fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) >= 3 and int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
+        if len(fields) >= 3 and fields[0] != "Z":
+            found[int(entry.name)] = ProcessInfo(parent=int(fields[1]), group=int(fields[2]))
+    return found
+
+
+def descendants(pid: int) -> set[int]:
+    """The live processes below `pid` (children, their children, ...)."""
+    processes = live_processes()
+    below, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, info in processes.items() if info.parent in frontier} - below
+        below |= frontier
+    return below

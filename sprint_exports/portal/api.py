@@ -97,15 +97,10 @@ def delete_schedule(request: Request, caller: Caller, schedule_id: int) -> Respo
     found = get_subscription(state.db, schedule_id)
     if found is None:
         raise HTTPException(404, f"No subscription {schedule_id}")
-    if found.owner_email != caller and not _is_admin(request, caller):
+    if found.owner_email != caller and not state.is_admin(caller):
         raise HTTPException(403, f"Subscription {schedule_id} belongs to someone else")
     delete_subscription(state.db, schedule_id)
     return Response(status_code=204)
-
-
-def _is_admin(request: Request, email: str) -> bool:
-    person = state_of(request).policy(email).person(email)
-    return person is not None and person.role == "admin"
 
 
 @router.get("/{export_id}/status")

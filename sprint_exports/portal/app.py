@@ -8,17 +8,21 @@ that says why.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sprint_exports.portal import api, links, pages, signin
 from sprint_exports.portal.config import PortalConfig
 from sprint_exports.portal.rendering import render
 from sprint_exports.portal.state import PortalState
-from sprint_exports.portal_db.database import open_portal_db
+from sprint_exports.portal_db.database import open_portal_db, utc_now
 from sprint_exports.source.database import connect
 
 SECURITY_HEADERS = {
@@ -30,11 +34,12 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(config: PortalConfig | None = None) -> FastAPI:
+def create_app(config: PortalConfig | None = None, clock: Callable[[], dt.datetime] = utc_now) -> FastAPI:
+    """The portal; `clock` is "now" for sign-in links (a test passes one it can move forward)."""
     config = config or PortalConfig()
     app = FastAPI(title="Sprint exports portal", version="1", docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/openapi.json")
-    app.state.portal = PortalState(config=config, db=open_portal_db(config.db_url), tracker=connect())
+    app.state.portal = PortalState(config=config, db=open_portal_db(config.db_url), tracker=connect(), clock=clock)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     for router in (signin.router, api.router, links.router, pages.router):
         app.include_router(router)
@@ -48,6 +53,10 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
             del response.headers["Content-Security-Policy"]
         return response
 
+    @app.exception_handler(pages.SignInRequired)
+    async def sign_in_first(request: Request, error: pages.SignInRequired):
+        return RedirectResponse("/login", status_code=303)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, error: RequestValidationError):
         problems = "; ".join(
@@ -55,10 +64,13 @@ def create_app(config: PortalConfig | None = None) -> FastAPI:
         )
         return JSONResponse({"detail": f"Invalid request: {problems}"}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, error: HTTPException):
+    @app.exception_handler(StarletteHTTPException)  # Starlette's: also the router's own 404 and 405
+    async def http_error(request: Request, error: StarletteHTTPException):
+        detail = error.detail
+        if error.status_code in (404, 405) and detail in ("Not Found", "Method Not Allowed"):
+            detail = f"{detail}: there is no {request.method} {request.url.path}"
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
-        return render(request, "refused.html", status_code=error.status_code, reason=str(error.detail))
+            return JSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
+        return render(request, "refused.html", status_code=error.status_code, reason=str(detail))
 
     return app

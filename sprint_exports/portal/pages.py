@@ -2,36 +2,65 @@
 
 Every page asks the same doors as the API: `page_user` for identity, the
 access policy for what is listed, `launches.py` for launches, `subscribing.py`
-for subscriptions. Every form post passes `check_csrf` first.
+for subscriptions. Pages take the signed-in person from the `SignedIn`
+dependency, and every form post from `SignedInPost`, which checks the form's
+CSRF token first; without a signed-in person both answer with the sign-in page
+(`SignInRequired`, turned into a redirect by `app.py`).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from sprint_exports import settings
 from sprint_exports.portal.exports_view import ForbiddenExport, UnknownExport, history, run_status
 from sprint_exports.portal.identity import page_user
 from sprint_exports.portal.launches import LaunchFailed, LaunchRefused, LaunchRequest, launch_exports
-from sprint_exports.portal.rendering import check_csrf, render
+from sprint_exports.portal.rendering import PostedForm, check_csrf, render
 from sprint_exports.portal.state import PortalState, state_of
 from sprint_exports.portal.subscribing import CRON_PRESETS, subscribe
 from sprint_exports.portal_db.subscriptions import delete_subscription, get_subscription, list_subscriptions, set_paused
 from sprint_exports.portal_db.tokens import create_token
-from sprint_exports.portal_db.user_templates import save_template, visible_templates
+from sprint_exports.portal_db.user_templates import all_templates, publish_template, save_template, visible_templates
 from sprint_exports.report.model import ISSUE_COLUMNS
 from sprint_exports.source.readers import list_sprints
 from sprint_exports.templates import TemplateError, load_templates
 from sprint_exports.templates.model import GROUP_BY_CHOICES
-from sprint_exports import settings
 
 router = APIRouter(include_in_schema=False)
-SIGN_IN = RedirectResponse("/login", status_code=303)
 
 
-def _is_admin(state: PortalState, user: str) -> bool:
-    person = state.policy(user).person(user)
-    return person is not None and person.role == "admin"
+class SignInRequired(Exception):
+    """A page or form post without a signed-in person; `app.py` answers it with a redirect to /login."""
+
+
+def signed_in_user(request: Request) -> str:
+    """FastAPI dependency of every page: the signed-in person, or SignInRequired."""
+    user = page_user(request)
+    if user is None:
+        raise SignInRequired()
+    return user
+
+
+@dataclass(frozen=True)
+class FormPost:
+    user: str
+    form: PostedForm
+
+
+async def signed_in_post(request: Request) -> FormPost:
+    """FastAPI dependency of every form post: its CSRF token first (403), then the signed-in person."""
+    form = await check_csrf(request)
+    return FormPost(await run_in_threadpool(signed_in_user, request), form)  # it reads the database: not on the event loop
+
+
+SignedIn = Annotated[str, Depends(signed_in_user)]
+SignedInPost = Annotated[FormPost, Depends(signed_in_post)]
 
 
 def _template_choices(state: PortalState, user: str) -> list[tuple[str, str]]:
@@ -41,22 +70,15 @@ def _template_choices(state: PortalState, user: str) -> list[tuple[str, str]]:
 
 
 @router.get("/")
-def my_exports(request: Request):
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
+def my_exports(request: Request, user: SignedIn):
     state = state_of(request)
     return render(request, "home.html", user=user, exports=history(state, user, limit=100), new_token=None)
 
 
 @router.post("/tokens")
-async def make_token(request: Request):
-    form = await check_csrf(request)
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
-    state = state_of(request)
-    _, token = create_token(state.db, user, str(form.get("name") or "portal")[:200], 90)
+def make_token(request: Request, post: SignedInPost):
+    state, user = state_of(request), post.user
+    _, token = create_token(state.db, user, (post.form.field("name") or "portal")[:200], 90)
     return render(request, "home.html", user=user, exports=history(state, user, limit=100), new_token=token)
 
 
@@ -66,28 +88,20 @@ def _sprints_of(state: PortalState, user: str) -> list[dict]:
 
 
 @router.get("/export")
-def export_form(request: Request):
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
+def export_form(request: Request, user: SignedIn):
     state = state_of(request)
     return render(request, "export.html", user=user, sprints=_sprints_of(state, user), templates=_template_choices(state, user))
 
 
 @router.post("/export")
-async def export_launch(request: Request):
-    form = await check_csrf(request)
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
-    lists = form["_lists"]
-    state = state_of(request)
+def export_launch(request: Request, post: SignedInPost):
+    state, user, form = state_of(request), post.user, post.form
     try:
-        sprint_ids = [int(value) for value in lists.getlist("sprint") if str(value).isdecimal()]
+        sprint_ids = [int(value) for value in form.values("sprint") if value.isdecimal()]
         if not sprint_ids:
             raise LaunchRefused(422, "Pick at least one sprint")
-        formats = [str(value) for value in lists.getlist("format")]
-        template = str(form.get("template") or "") or None
+        formats = form.values("format")
+        template = form.field("template") or None
         run_ids = launch_exports(state, user, LaunchRequest(sprint_ids, formats, template))
     except (LaunchRefused, LaunchFailed) as problem:
         status = getattr(problem, "status_code", 502)
@@ -97,10 +111,7 @@ async def export_launch(request: Request):
 
 
 @router.get("/progress")
-def progress(request: Request):
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
+def progress(request: Request, user: SignedIn):
     state = state_of(request)
     statuses = []
     for run_id in request.query_params.getlist("run")[:50]:
@@ -115,12 +126,13 @@ def progress(request: Request):
 
 
 @router.get("/subscriptions")
-def subscriptions_page(request: Request, error: str | None = None, status_code: int = 200):
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
+def subscriptions_page(request: Request, user: SignedIn):
+    return _subscriptions(request, user)
+
+
+def _subscriptions(request: Request, user: str, error: str | None = None, status_code: int = 200):
     state = state_of(request)
-    admin = _is_admin(state, user)
+    admin = state.is_admin(user)
     teams = sorted(set(list_sprints(state.tracker)["team_name"].to_list()))
     return render(request, "subscriptions.html", status_code=status_code, user=user, error=error,
                   subscriptions=list_subscriptions(state.db, None if admin else user), presets=CRON_PRESETS,
@@ -128,35 +140,26 @@ def subscriptions_page(request: Request, error: str | None = None, status_code: 
 
 
 @router.post("/subscriptions")
-async def subscriptions_create(request: Request):
-    form = await check_csrf(request)
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
-    lists = form["_lists"]
-    preset = str(form.get("preset") or "custom")
-    cron = CRON_PRESETS[preset][1] if preset in CRON_PRESETS else str(form.get("cron") or "")
-    teams = [str(t) for t in lists.getlist("team")]
-    recipients = [r.strip() for r in str(form.get("recipients") or "").split(",") if r.strip()] or None
+def subscriptions_create(request: Request, post: SignedInPost):
+    form = post.form
+    preset = form.field("preset") or "custom"
+    cron = CRON_PRESETS[preset][1] if preset in CRON_PRESETS else form.field("cron")
+    recipients = [r.strip() for r in form.field("recipients").split(",") if r.strip()] or None
     try:
-        subscribe(state_of(request), user, name=str(form.get("name") or ""), teams=teams or "all",
-                  sprints=str(form.get("sprints") or "latest_completed"), formats=[str(f) for f in lists.getlist("format")],
-                  template=str(form.get("template") or "") or None, cron=cron,
-                  timezone=str(form.get("timezone") or "UTC"), recipients=recipients)
+        subscribe(state_of(request), post.user, name=form.field("name"), teams=form.values("team") or "all",
+                  sprints=form.field("sprints") or "latest_completed", formats=form.values("format"),
+                  template=form.field("template") or None, cron=cron,
+                  timezone=form.field("timezone") or "UTC", recipients=recipients)
     except LaunchRefused as refusal:
-        return subscriptions_page(request, error=refusal.detail, status_code=refusal.status_code)
+        return _subscriptions(request, post.user, error=refusal.detail, status_code=refusal.status_code)
     return RedirectResponse("/subscriptions", status_code=303)
 
 
 @router.post("/subscriptions/{subscription_id}/{action}")
-async def subscriptions_change(request: Request, subscription_id: int, action: str):
-    await check_csrf(request)
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
-    state = state_of(request)
+def subscriptions_change(request: Request, post: SignedInPost, subscription_id: int, action: str):
+    state, user = state_of(request), post.user
     found = get_subscription(state.db, subscription_id)
-    if found is None or (found.owner_email != user and not _is_admin(state, user)) or action not in ("pause", "resume", "delete"):
+    if found is None or (found.owner_email != user and not state.is_admin(user)) or action not in ("pause", "resume", "delete"):
         return render(request, "refused.html", status_code=404, user=user, reason=f"No subscription {subscription_id} of yours")
     if action == "delete":
         delete_subscription(state.db, subscription_id)
@@ -166,34 +169,49 @@ async def subscriptions_change(request: Request, subscription_id: int, action: s
 
 
 @router.get("/templates")
-def templates_page(request: Request, error: str | None = None, status_code: int = 200):
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
+def templates_page(request: Request, user: SignedIn):
+    return _templates(request, user)
+
+
+def _templates(request: Request, user: str, error: str | None = None, status_code: int = 200):
+    """Admins see everyone's templates, to publish them; others their own and the published ones."""
     state = state_of(request)
+    admin = state.is_admin(user)
     return render(request, "templates.html", status_code=status_code, user=user, error=error, columns=list(ISSUE_COLUMNS),
-                  group_by=GROUP_BY_CHOICES, templates=visible_templates(state.db, user))
+                  group_by=GROUP_BY_CHOICES, admin=admin,
+                  templates=all_templates(state.db) if admin else visible_templates(state.db, user))
 
 
 @router.post("/templates")
-async def templates_create(request: Request):
-    form = await check_csrf(request)
-    user = page_user(request)
-    if user is None:
-        return SIGN_IN
-    lists = form["_lists"]
-    order = [c.strip() for c in str(form.get("column_order") or "").split(",") if c.strip()]
-    chosen = [str(c) for c in lists.getlist("column")]
+def templates_create(request: Request, post: SignedInPost):
+    form = post.form
+    order = [c.strip() for c in form.field("column_order").split(",") if c.strip()]
+    chosen = form.values("column")
     columns = [c for c in order if c in chosen] + [c for c in chosen if c not in order]
+    sections = form.values("section")
     document = {
-        "name": str(form.get("name") or ""), "title": str(form.get("title") or "Sprint report"),
-        "fields": {section: section in lists.getlist("section") for section in ("basic_info", "team_info", "issues", "metrics")}
-        | {"issue_columns": columns, "custom_fields": [str(c) for c in lists.getlist("custom_field")]},
-        "format_options": {"include_charts": form.get("include_charts") == "on",
-                           "group_by": str(form.get("group_by") or "none"), "sort_by": str(form.get("sort_by") or "key")},
+        "name": form.field("name"), "title": form.field("title") or "Sprint report",
+        "fields": {section: section in sections for section in ("basic_info", "team_info", "issues", "metrics")}
+        | {"issue_columns": columns, "custom_fields": form.values("custom_field")},
+        "format_options": {"include_charts": form.field("include_charts") == "on",
+                           "group_by": form.field("group_by") or "none", "sort_by": form.field("sort_by") or "key"},
     }
     try:
-        save_template(state_of(request).db, user, document)
+        save_template(state_of(request).db, post.user, document)
     except TemplateError as error:
-        return templates_page(request, error=str(error), status_code=422)
+        return _templates(request, post.user, error=str(error), status_code=422)
+    return RedirectResponse("/templates", status_code=303)
+
+
+@router.post("/templates/{template_id}/{action}")
+def templates_publish(request: Request, post: SignedInPost, template_id: int, action: str):
+    """An admin offers a template to everyone (publish) or stops offering it (unpublish)."""
+    state, user = state_of(request), post.user
+    if action not in ("publish", "unpublish"):
+        return render(request, "refused.html", status_code=404, user=user, reason=f"No such action {action!r}: use publish or unpublish")
+    if not state.is_admin(user):
+        return render(request, "refused.html", status_code=403, user=user,
+                      reason=f"Only admins may {action} a template for everyone; {user} is not an admin")
+    if not publish_template(state.db, template_id, action == "publish"):
+        return render(request, "refused.html", status_code=404, user=user, reason=f"No template {template_id}")
     return RedirectResponse("/templates", status_code=303)

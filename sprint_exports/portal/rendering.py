@@ -8,11 +8,13 @@ field; a form without it is refused.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData
 
 from sprint_exports.portal.keys import csrf_token, csrf_valid, new_secret
 from sprint_exports.portal.state import state_of
@@ -35,10 +37,23 @@ def render(request: Request, name: str, status_code: int = 200, user: str | None
     return response
 
 
-async def check_csrf(request: Request) -> dict[str, str]:
+@dataclass(frozen=True)
+class PostedForm:
+    """A posted form whose CSRF token matched; only text fields count (an uploaded file is no value)."""
+
+    data: FormData
+
+    def field(self, name: str, default: str = "") -> str:
+        value = self.data.get(name)
+        return value if isinstance(value, str) else default
+
+    def values(self, name: str) -> list[str]:
+        return [value for value in self.data.getlist(name) if isinstance(value, str)]
+
+
+async def check_csrf(request: Request) -> PostedForm:
     """The posted form, after its CSRF token matched the cookie (403 otherwise)."""
-    form = await request.form()
-    field = form.get(CSRF_FIELD)
-    if not csrf_valid(request.cookies.get(CSRF_COOKIE), field if isinstance(field, str) else None):
+    form = PostedForm(await request.form())
+    if not csrf_valid(request.cookies.get(CSRF_COOKIE), form.field(CSRF_FIELD) or None):
         raise HTTPException(status_code=403, detail="The form's CSRF token is missing or wrong: reload the page and try again")
-    return {key: value for key, value in form.multi_items() if isinstance(value, str)} | {"_lists": form}  # type: ignore[dict-item]
+    return form

@@ -1,7 +1,7 @@
 """Sign-in by email link: one-time, 15 minutes, stored as a hash, rate limited, no enumeration.
 
 `POST /login` answers the same page whether or not the address is a tracker
-user; only a known address gets mail. Following the link (`GET /login/<token>`)
+user, as fast (the mail goes out after the answer); only a known address gets mail. Following the link (`GET /login/<token>`)
 marks it used, then starts a session with a new id (any old one is dropped).
 """
 
@@ -13,6 +13,7 @@ from email.message import EmailMessage
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from starlette.background import BackgroundTask
 from sqlalchemy import delete, func, insert, select, update
 
 from sprint_exports.access import normalise_email
@@ -22,7 +23,7 @@ from sprint_exports.portal.identity import SESSION_COOKIE, end_session, known_us
 from sprint_exports.portal.keys import new_secret
 from sprint_exports.portal.rendering import check_csrf, render
 from sprint_exports.portal.state import state_of
-from sprint_exports.portal_db.database import as_utc, secret_hash, utc_now
+from sprint_exports.portal_db.database import as_utc, secret_hash
 from sprint_exports.portal_db.tables import sign_in_attempts, sign_in_links
 
 router = APIRouter(include_in_schema=False)
@@ -38,27 +39,29 @@ def login_form(request: Request):
 @router.post("/login")
 async def login_request(request: Request):
     form = await check_csrf(request)
-    email = normalise_email(str(form.get("email", "")))[:320]
+    email = normalise_email(form.field("email"))[:320]
     state = state_of(request)
     client = request.client.host if request.client else "unknown"
     if not _within_limits(request, email, client):
         return render(request, "login.html", status_code=429,
                       error="Too many sign-in requests; wait a few minutes and try again.")
+    answer = render(request, "login_sent.html", minutes=SIGN_IN_LINK_MINUTES)
     if email and known_user(request, email):
         token = new_secret()
-        now = utc_now()
+        now = state.clock()
         with state.db.begin() as connection:
             connection.execute(insert(sign_in_links).values(
                 token_hash=secret_hash(token), user_email=email, created_at=now,
                 expires_at=now + dt.timedelta(minutes=SIGN_IN_LINK_MINUTES)))
-        _mail_link(email, f"{state.config.portal_url}/login/{token}")
-    return render(request, "login_sent.html", minutes=SIGN_IN_LINK_MINUTES)
+        # Mailed after the answer has gone: a known address must not answer slower than an unknown one.
+        answer.background = BackgroundTask(_mail_link, email, f"{state.config.portal_url}/login/{token}")
+    return answer
 
 
 def _within_limits(request: Request, email: str, client: str) -> bool:
     """Record this request; False when the address or the client asked too often in the window."""
-    config, db = state_of(request).config, state_of(request).db
-    now = utc_now()
+    state = state_of(request)
+    config, db, now = state.config, state.db, state.clock()
     scopes = {f"address:{secret_hash(email)[:40]}": config.per_address_limit, f"client:{client}"[:80]: config.per_client_limit}
     with db.begin() as connection:
         connection.execute(delete(sign_in_attempts).where(sign_in_attempts.c.at < now - WINDOW))
@@ -88,7 +91,7 @@ def _mail_link(email: str, link: str) -> None:
 @router.get("/login/{token}")
 def follow_link(request: Request, token: str):
     state = state_of(request)
-    now = utc_now()
+    now = state.clock()
     with state.db.begin() as connection:
         row = connection.execute(select(sign_in_links).where(sign_in_links.c.token_hash == secret_hash(token[:100]))).first()
         claimed = row is not None and row.used_at is None and as_utc(row.expires_at) > now and connection.execute(

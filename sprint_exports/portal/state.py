@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -10,6 +12,7 @@ from starlette.requests import Request
 
 from sprint_exports.access import AccessPolicy
 from sprint_exports.portal.config import PortalConfig
+from sprint_exports.portal_db.database import utc_now
 from sprint_exports.source.readers import SprintTeam, sprint_teams
 
 
@@ -18,6 +21,7 @@ class PortalState:
     config: PortalConfig
     db: Engine
     tracker: Engine
+    clock: Callable[[], dt.datetime] = utc_now  # what "now" is for sign-in links and their rate limit; tests move it
     _instance: object = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -33,6 +37,11 @@ class PortalState:
     def policy(self, email: str) -> AccessPolicy:
         """The one access policy, read from the tracker now."""
         return AccessPolicy.load(self.tracker, [email])
+
+    def is_admin(self, email: str) -> bool:
+        """Whether the policy's admin rule applies to `email` (admins see and manage everyone's things)."""
+        person = self.policy(email).person(email)
+        return person is not None and person.role == "admin"
 
     def teams_by_sprint(self) -> dict[int, tuple[int, str]]:
         return {sprint_id: (team.team_id, team.team_name) for sprint_id, team in sprint_teams(self.tracker).items()}

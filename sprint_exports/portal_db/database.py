@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 from sprint_exports import settings
 from sprint_exports.portal_db.tables import metadata
@@ -25,8 +26,23 @@ def open_portal_db(url: str | None = None) -> Engine:
             connection.execute("PRAGMA journal_mode=WAL")
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    _create_tables(engine)
     return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the missing tables. The portal and the subscription sensor's code server may both do
+    it on a fresh database at once; the one that loses the race finds a table the other just made
+    ("already exists") and looks again, when `create_all` skips what is there. Each lost race is
+    one more table made, so one try per table and a last one always get through."""
+    attempts = len(metadata.tables) + 1
+    for attempt in range(1, attempts + 1):
+        try:
+            metadata.create_all(engine)
+            return
+        except DBAPIError:
+            if attempt == attempts:
+                raise
 
 
 def secret_hash(secret: str) -> str:

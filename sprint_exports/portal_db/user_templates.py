@@ -43,14 +43,23 @@ def save_template(engine: Engine, owner_email: str, document: dict) -> int:
     return int(result.inserted_primary_key[0])
 
 
-def visible_templates(engine: Engine, email: str) -> list[UserTemplate]:
-    """The caller's own templates and every published one."""
-    query = select(user_templates).where(
-        or_(user_templates.c.owner_email == normalise_email(email), user_templates.c.published.is_(True))
-    ).order_by(user_templates.c.id)
+def _templates(engine: Engine, where) -> list[UserTemplate]:
+    query = select(user_templates).order_by(user_templates.c.id)
+    if where is not None:
+        query = query.where(where)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return [UserTemplate(r.id, r.owner_email, parse_template(r.document, f"Stored template {r.id}"), bool(r.published)) for r in rows]
+
+
+def visible_templates(engine: Engine, email: str) -> list[UserTemplate]:
+    """The caller's own templates and every published one: what they may use."""
+    return _templates(engine, or_(user_templates.c.owner_email == normalise_email(email), user_templates.c.published.is_(True)))
+
+
+def all_templates(engine: Engine) -> list[UserTemplate]:
+    """Everyone's templates, for an admin choosing what to publish."""
+    return _templates(engine, None)
 
 
 def find_template(engine: Engine, email: str, reference: str) -> UserTemplate | None:
@@ -61,6 +70,10 @@ def find_template(engine: Engine, email: str, reference: str) -> UserTemplate | 
     return next((t for t in visible_templates(engine, email) if t.id == wanted), None)
 
 
-def publish_template(engine: Engine, template_id: int, published: bool = True) -> None:
+def publish_template(engine: Engine, template_id: int, published: bool = True) -> bool:
+    """Offer template `template_id` to everyone (or stop offering it); False when there is no such template.
+
+    Only admins may do this: the caller checks (the portal's Templates page)."""
     with engine.begin() as connection:
-        connection.execute(update(user_templates).where(user_templates.c.id == template_id).values(published=published))
+        changed = connection.execute(update(user_templates).where(user_templates.c.id == template_id).values(published=published))
+    return changed.rowcount == 1
