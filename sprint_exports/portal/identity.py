@@ -27,6 +27,9 @@ from sprint_exports.portal_db.tables import sessions
 from sprint_exports.portal_db.tokens import user_for_token
 
 SESSION_COOKIE = "spx_session"
+# A browser session reads the API; changing anything through it needs a token (or the proxy's
+# header), because a cross-site page can make the browser POST with its cookie but not with a header.
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def bearer_user(request: Request) -> str | None:
@@ -66,7 +69,10 @@ def known_user(request: Request, email: str | None) -> str | None:
 def api_user(request: Request) -> str:
     """FastAPI dependency of the REST API: the caller's email, or 401."""
     authorization = request.headers.get("authorization")
-    email = bearer_user(request) if authorization else (proxy_user(request) or session_user(request))
+    if authorization:
+        email = bearer_user(request)
+    else:
+        email = proxy_user(request) or (session_user(request) if request.method in SAFE_METHODS else None)
     email = known_user(request, email)
     if email is None:
         detail = "The bearer token is invalid, expired or revoked" if authorization else "Authentication required: send Authorization: Bearer <token>"

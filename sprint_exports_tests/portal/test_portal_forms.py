@@ -275,6 +275,24 @@ def test_a_new_sign_in_rotates_the_session_and_signing_out_ends_it(setting):
     assert after.status_code == 303 and after.headers["location"] == "/login"
 
 
+def test_a_browser_session_reads_the_api_but_cannot_change_anything_through_it(setting):
+    # a cross-site page can make the browser send its cookie with a POST, never an Authorization header
+    with own_portal(setting, "api-session") as (portal, _):
+        client, _ = sign_in(setting, "li.wei@example.com", portal)
+        check_session_reads_but_cannot_write(client)
+
+
+def check_session_reads_but_cannot_write(client: httpx.Client) -> None:
+    assert client.get("/api/v1/exports/").status_code == 200
+    before = client.get("/api/v1/exports/schedule").json()
+    body = {"name": "forged", "teams": "all", "sprints": "latest", "formats": ["csv"], "template": "default",
+            "cron": "0 9 * * 1", "timezone": "UTC"}
+    forged = client.post("/api/v1/exports/schedule", json=body)
+    assert forged.status_code == 401 and forged.json()["detail"].startswith("Authentication required")
+    assert client.delete("/api/v1/exports/schedule/1").status_code == 401
+    assert client.get("/api/v1/exports/schedule").json() == before
+
+
 def test_the_cookies_are_secure_when_the_portal_url_is_https(setting):
     with own_portal(setting, "https", portal_url="https://portal.example.com") as (portal, _):
         # the test speaks plain http to the server behind the https URL, so it hands the Secure cookies back itself
