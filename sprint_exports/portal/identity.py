@@ -27,8 +27,9 @@ from sprint_exports.portal_db.tables import sessions
 from sprint_exports.portal_db.tokens import user_for_token
 
 SESSION_COOKIE = "spx_session"
-# A browser session reads the API; changing anything through it needs a token (or the proxy's
-# header), because a cross-site page can make the browser POST with its cookie but not with a header.
+# A browser reads the API with its session (or through the SSO proxy); changing anything needs a
+# token, because a cross-site page can make the browser POST with its cookies (the proxy adds its
+# header to such a request too) but cannot add an Authorization header.
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -72,7 +73,7 @@ def api_user(request: Request) -> str:
     if authorization:
         email = bearer_user(request)
     else:
-        email = proxy_user(request) or (session_user(request) if request.method in SAFE_METHODS else None)
+        email = (proxy_user(request) or session_user(request)) if request.method in SAFE_METHODS else None
     email = known_user(request, email)
     if email is None:
         detail = "The bearer token is invalid, expired or revoked" if authorization else "Authentication required: send Authorization: Bearer <token>"
