@@ -6,6 +6,8 @@ Here a display line becomes its font runs (`runs.FontChain`), each run its
 (font subset, operator) parts, and a font subset is selected only when it
 changes. After a `Tj` the pen stands at the end of what it drew, so runs in
 different fonts follow each other on a line with no positioning of their own.
+Each distinct line is turned into its operators once (`LineWriter.drawn`):
+drawing a line is then one cache look-up, its position and that string.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from reportlab.pdfgen.canvas import Canvas
 from sprint_exports.formats.pdf.runs import FontChain
 
 Part = tuple[str, str]  # (the operator selecting a font subset, the operator showing text in it)
+# A line's operators: (the subset it starts in, its operators after that selection, the subset it ends in).
+# The subsets are the selector strings themselves, one object per subset; "" for a line that shows nothing.
+Drawn = tuple[str, str, str]
 CACHE_LIMIT = 50_000  # distinct lines kept per writer; the cache starts over beyond that
 
 
@@ -86,21 +91,36 @@ class LineWriter:
         self.chain = chain
         self.document = document
         self.size = size
-        self.cached_parts: dict[str, tuple[Part, ...]] = {}
+        self.cached: dict[str, Drawn] = {}
         self._fonts: dict[str, FontWriter] = {}
 
+    def drawn(self, line: str) -> Drawn:
+        """`line`'s operators, with a font subset selected only where it changes inside the line."""
+        drawn = self.cached.get(line)
+        if drawn is None:
+            if len(self.cached) >= CACHE_LIMIT:
+                self.cached.clear()
+            drawn = self.cached[line] = self._join(self.parts(line))
+        return drawn
+
     def parts(self, line: str) -> tuple[Part, ...]:
-        parts = self.cached_parts.get(line)
-        if parts is None:
-            if len(self.cached_parts) >= CACHE_LIMIT:
-                self.cached_parts.clear()
-            chain = self.chain
-            if line and chain.is_plain(line):  # one run in the first font
-                parts = self._font(chain.name).parts(line)
-            else:
-                parts = tuple(part for font, text in chain.runs(line) for part in self._font(font).parts(text))
-            self.cached_parts[line] = parts
-        return parts
+        chain = self.chain
+        if line and chain.is_plain(line):  # one run in the first font
+            return self._font(chain.name).parts(line)
+        return tuple(part for font, text in chain.runs(line) for part in self._font(font).parts(text))
+
+    @staticmethod
+    def _join(parts: tuple[Part, ...]) -> Drawn:
+        if not parts:
+            return "", "", ""
+        operators = [parts[0][1]]
+        selector = parts[0][0]
+        for next_selector, operator in parts[1:]:
+            if next_selector is not selector:
+                selector = next_selector
+                operators.append(selector)
+            operators.append(operator)
+        return parts[0][0], "\n".join(operators), selector
 
     def width(self, line: str) -> float:
         return self.chain.width(line, self.size)
@@ -141,19 +161,21 @@ class TextBlock:
         """Show a row's cells: column `i` starts at `lefts[i]` (None: right-aligned), line `j` sits on
         `baselines[j]`; positions are preformatted numbers. This loop runs for every line of the table."""
         append = self._operators.append
-        cached_parts = writer.cached_parts
+        cached = writer.cached
+        selector = self._selector
         for column, lines in enumerate(cell_lines):
             column_left = lefts[column]
             for baseline, line in zip(baselines, lines):
-                if not line:
-                    continue
+                first, operators, last = cached.get(line) or writer.drawn(line)
+                if not operators:
+                    continue  # an empty line, or one of invisible characters only
                 left = column_left if column_left is not None else right_aligned_left(column, line, writer)
-                append(f"1 0 0 1 {left} {baseline} Tm")
-                for selector, operator in cached_parts.get(line) or writer.parts(line):
-                    if selector is not self._selector:
-                        self._selector = selector
-                        append(selector)
-                    append(operator)
+                if first is selector:
+                    append(f"1 0 0 1 {left} {baseline} Tm\n{operators}")
+                else:
+                    append(f"1 0 0 1 {left} {baseline} Tm\n{first}\n{operators}")
+                selector = last
+        self._selector = selector
 
     def operators(self) -> str:
         return "\n".join([*self._operators, "ET"])
