@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
+from operator import call
 
 from reportlab.pdfgen.canvas import Canvas
 
@@ -135,8 +136,8 @@ class IssueGrid:
         self._heights.append(block_height(lines) + (BAND_HEIGHT if row in self.bands else 0))
 
     def _split_row(self, row: int) -> list[tuple[str, ...]]:
-        return [wrap(text) for wrap, text in zip(self._wrappers, self.cells.row(row), strict=True)]
+        return list(map(call, self._wrappers, self.cells.row(row)))  # each column's wrapper on its cell
 
 
 def block_height(cell_lines: Sequence[tuple[str, ...]]) -> float:
-    return max((len(lines) for lines in cell_lines), default=1) * CELL_LEADING + 2 * CELL_PAD_Y
+    return max(map(len, cell_lines), default=1) * CELL_LEADING + 2 * CELL_PAD_Y
