@@ -491,3 +491,12 @@ def test_brackets_inside_right_to_left_text_are_mirrored():
     assert visual("שלום (עולם)") == "(םלוע) םולש"
     assert visual("Fix (לוגין) bug") == "Fix (ןיגול) bug"
     assert visual("ab (ש) c") == "ab (ש) c"
+
+
+def test_right_to_left_text_quoting_the_bidi_debug_form_is_reordered():
+    """The levels are read from python-bidi's debug output, which shows the text first: a summary
+    holding that output's own words must still be read from the levels, not from its text."""
+    from sprint_exports.formats.pdf.direction import visual
+
+    assert visual("levels: [ paragraphs: שלום (x) 12") == "levels: [ paragraphs: םולש (x) 12"
+    assert visual("שלום (levels: [ paragraphs:)") == "םולש (levels: [ paragraphs:)"

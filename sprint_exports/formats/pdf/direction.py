@@ -54,8 +54,11 @@ _RIGHT_TO_LEFT = _character_class(_RIGHT_TO_LEFT_RANGES)
 _MIRRORED = re.compile("[" + "".join(re.escape(character) for character in MIRRORED) + "]")
 _BIDI_CONTROLS = _character_class(_BIDI_CONTROL_RANGES)
 _LEVEL = re.compile(r"Level\(\s*(\d+),")
-_WORDS = re.compile(r"(\s+)")  # splits into words and the spaces between them, keeping both
-_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
+_NOT_DIGITS = bytes(code for code in range(256) if not 0x30 <= code <= 0x39)
+_ARABIC_LETTERS = r"\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff"
+_ARABIC = re.compile(f"[{_ARABIC_LETTERS}]")
+# A word (between whitespace) holding Arabic: found at its first character, then taken whole.
+_ARABIC_WORD = re.compile(f"(?<!\\S)(?=\\S*?[{_ARABIC_LETTERS}])\\S+")
 
 _RESHAPER = ArabicReshaper(
     configuration={
@@ -80,7 +83,11 @@ def shape(text: str) -> str:
     """
     if not _ARABIC.search(text):
         return text
-    return "".join(_shape_word(word) if _ARABIC.search(word) else word for word in _WORDS.split(text))
+    return _ARABIC_WORD.sub(_shaped_word, text)
+
+
+def _shaped_word(word: re.Match[str]) -> str:
+    return _shape_word(word.group())
 
 
 @lru_cache(maxsize=65536)
@@ -109,10 +116,14 @@ def _levels(line: str) -> list[int]:
     `sprint_exports_tests/test_pdf.py` fails if an upgrade changes that form.
     """
     debug = get_display(line, base_dir="L", debug=True)
-    start = debug.index("levels: [")
-    byte_levels = _LEVEL.findall(debug, start, debug.index("paragraphs:", start))
+    start = debug.rindex("levels: [")  # the last: the text, shown first, may hold these words too
+    section = debug[start : debug.index("paragraphs:", start)]
+    encoded = line.encode()
+    # The section's only digits are the levels': one digit a byte while every level is under 10.
+    digits = section.encode("ascii").translate(None, _NOT_DIGITS)
+    byte_levels = [digit - 48 for digit in digits] if len(digits) == len(encoded) else list(map(int, _LEVEL.findall(section)))
     # A character's level is its first byte's: the UTF-8 bytes that are not continuation bytes.
-    return [int(level) for level, byte in zip(byte_levels, line.encode(), strict=True) if byte & 0xC0 != 0x80]
+    return [level for level, byte in zip(byte_levels, encoded, strict=True) if byte & 0xC0 != 0x80]
 
 
 def _reordered_and_mirrored(line: str, levels: list[int]) -> str:

@@ -55,7 +55,7 @@ class FontWriter:
         if parts is None:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
-            parts = self._cache[text] = self._encode(text)
+            parts = self._cache[text] = self.encode(text)
         return parts
 
     def _select(self, subset: int) -> str:
@@ -66,7 +66,8 @@ class FontWriter:
             selector = self._selectors[subset] = f"{name} {self._size} Tf"
         return selector
 
-    def _encode(self, text: str) -> tuple[Part, ...]:
+    def encode(self, text: str) -> tuple[Part, ...]:
+        """`text`'s parts, not looked up in the cache (for a caller that caches whole lines)."""
         subset = self._subset_of.get(text[:1])  # a run of one subset is in its first character's
         if subset is not None and self._learnt[subset].issuperset(text):
             return ((self._select(subset), f"({text.translate(self._escaped_codes[subset])}) Tj"),)
@@ -105,12 +106,14 @@ class LineWriter:
 
     def parts(self, line: str) -> tuple[Part, ...]:
         chain = self.chain
-        if line and chain.is_plain(line):  # one run in the first font
-            return self._font(chain.name).parts(line)
+        if line and chain.is_plain(line):  # one run in the first font; the line is cached in `drawn`
+            return self._font(chain.name).encode(line)
         return tuple(part for font, text in chain.runs(line) for part in self._font(font).parts(text))
 
     @staticmethod
     def _join(parts: tuple[Part, ...]) -> Drawn:
+        if len(parts) == 1:
+            return parts[0][0], parts[0][1], parts[0][0]
         if not parts:
             return "", "", ""
         operators = [parts[0][1]]
@@ -163,8 +166,7 @@ class TextBlock:
         append = self._operators.append
         cached = writer.cached
         selector = self._selector
-        for column, lines in enumerate(cell_lines):
-            column_left = lefts[column]
+        for column, (lines, column_left) in enumerate(zip(cell_lines, lefts)):
             for baseline, line in zip(baselines, lines):
                 first, operators, last = cached.get(line) or writer.drawn(line)
                 if not operators:
