@@ -33,6 +33,7 @@ text like "\u202eevil" (spoofing with an override) shows as written.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 from arabic_reshaper import ArabicReshaper
@@ -127,25 +128,42 @@ def _levels(line: str) -> list[int]:
 
 
 def _reordered_and_mirrored(line: str, levels: list[int]) -> str:
-    """Unicode bidi rules L1 (trailing spaces), L4 (mirroring) and L2 (reversing runs) on resolved levels."""
-    characters = [MIRRORED.get(character, character) if level % 2 else character for character, level in zip(line, levels)]
+    """Unicode bidi rules L4 (mirroring), L1 (trailing spaces) and L2 (reversing runs) on resolved levels.
+
+    The levels are also kept as a string, one character a level, so each pass of L2 finds the runs
+    to reverse with a regular expression instead of a walk through the line.
+    """
+    characters = list(line)
+    for found in _MIRRORED.finditer(line):
+        if levels[found.start()] % 2:
+            characters[found.start()] = MIRRORED[found.group()]
     end = len(characters)
     while end and characters[end - 1].isspace():
         end -= 1
         levels[end] = 0
-    odd = [level for level in levels if level % 2]
+    odd = [level for level in set(levels) if level % 2]
     if not odd:
         return "".join(characters)
+    marks = bytes(levels).decode("latin-1")
     for level in range(max(levels), min(odd) - 1, -1):
-        index = 0
-        while index < len(characters):
-            if levels[index] < level:
-                index += 1
-                continue
-            stop = index
-            while stop < len(characters) and levels[stop] >= level:
-                stop += 1
-            characters[index:stop] = characters[index:stop][::-1]
-            levels[index:stop] = levels[index:stop][::-1]
-            index = stop
+        spans = [run.span() for run in _at_least(level).finditer(marks)]
+        for start, stop in spans:
+            characters[start:stop] = characters[start:stop][::-1]
+        marks = "".join(_reversed_spans(marks, spans))
     return "".join(characters)
+
+
+def _reversed_spans(text: str, spans: list[tuple[int, int]]) -> Iterator[str]:
+    """The pieces of `text` with each of `spans` (in order, not overlapping) reversed."""
+    position = 0
+    for start, stop in spans:
+        yield text[position:start]
+        yield text[start:stop][::-1]
+        position = stop
+    yield text[position:]
+
+
+@lru_cache(maxsize=128)
+def _at_least(level: int) -> re.Pattern[str]:
+    """Runs of levels (as `_reordered_and_mirrored` writes them) of `level` or more; levels stay under 126."""
+    return re.compile(f"[{re.escape(chr(level))}-\x7f]+")
