@@ -484,13 +484,16 @@ def test_emoji_beyond_the_basic_plane_extract_as_themselves(extracted):
 
 
 def test_brackets_inside_right_to_left_text_are_mirrored():
-    """`direction` reads python-bidi's resolved levels from its debug output; an upgrade that changes
-    that form must fail here."""
+    """`direction` tells a bracket's level from markers placed beside it, or, when a combining mark
+    follows it, from python-bidi's debug output; an upgrade that changes either must fail here."""
     from sprint_exports.formats.pdf.direction import visual
 
     assert visual("שלום (עולם)") == "(םלוע) םולש"
     assert visual("Fix (לוגין) bug") == "Fix (ןיגול) bug"
     assert visual("ab (ש) c") == "ab (ש) c"
+    assert visual("a < b ש «c» [ד] 1") == "a < b ש «c» [ד] 1"
+    assert visual("שלום <עולם> ד") == "ד <םלוע> םולש"
+    assert visual("שלום (עולם)\u05b0") == "\u05b0(םלוע) םולש"  # the debug output's levels
 
 
 def test_right_to_left_text_quoting_the_bidi_debug_form_is_reordered():
