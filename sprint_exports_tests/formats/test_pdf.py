@@ -256,6 +256,29 @@ def test_two_renders_are_byte_identical(sprint_report, default_template, tmp_pat
     assert hashlib.sha256(first.read_bytes()).hexdigest() == hashlib.sha256(second.read_bytes()).hexdigest()
 
 
+def test_render_leaves_the_garbage_collector_as_it_found_it(sprint_report, default_template, tmp_path):
+    """The collector is paused while a PDF is built (`collector`); a render must never leave it off,
+    nor turn it back on for a caller that had turned it off, nor resume it while another render
+    (another thread's) is still running."""
+    import gc
+
+    from sprint_exports.formats.pdf.collector import collection_paused
+
+    assert gc.isenabled()
+    pdf.render(sprint_report, default_template, tmp_path / "enabled.pdf")
+    assert gc.isenabled()
+    with collection_paused():
+        pdf.render(sprint_report, default_template, tmp_path / "overlapping.pdf")
+        assert not gc.isenabled(), "the inner render's end resumed collection under a running one"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        pdf.render(sprint_report, default_template, tmp_path / "disabled.pdf")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_empty_sprint_gives_a_valid_pdf_with_a_note(make_report, empty_sprint_id, default_template, tmp_path):
     report = make_report(empty_sprint_id)
     document = render_pdf(report, default_template, tmp_path / "empty.pdf")
