@@ -101,17 +101,15 @@ class LineWriter:
         if drawn is None:
             if len(self.cached) >= CACHE_LIMIT:
                 self.cached.clear()
-            drawn = self.cached[line] = self._join(self.parts(line))
+            drawn = self.cached[line] = self._operators(line)
         return drawn
 
-    def parts(self, line: str) -> tuple[Part, ...]:
+    def _operators(self, line: str) -> Drawn:
         chain = self.chain
         if line and chain.is_plain(line):  # one run in the first font; the line is cached in `drawn`
-            return self._font(chain.name).encode(line)
-        return tuple(part for font, text in chain.runs(line) for part in self._font(font).parts(text))
-
-    @staticmethod
-    def _join(parts: tuple[Part, ...]) -> Drawn:
+            parts = self._font(chain.name).encode(line)
+        else:
+            parts = [part for font, text in chain.runs(line) for part in self._font(font).parts(text)]
         if len(parts) == 1:
             return parts[0][0], parts[0][1], parts[0][0]
         if not parts:
