@@ -517,6 +517,8 @@ def test_brackets_inside_right_to_left_text_are_mirrored():
     assert visual("a < b ש «c» [ד] 1") == "a < b ש «c» [ד] 1"
     assert visual("שלום <עולם> ד") == "ד <םלוע> םולש"
     assert visual("שלום (עולם)\u05b0") == "\u05b0(םלוע) םולש"  # the debug output's levels
+    assert visual("שלום ─ (עולם)") == "(םלוע) ─ םולש"  # a box-drawing character of its own: the debug output
+    assert visual("ש " + "() " * 70 + "ם") == "ם " + "() " * 70 + "ש"  # more brackets than markers
 
 
 def test_right_to_left_text_quoting_the_bidi_debug_form_is_reordered():
