@@ -164,8 +164,10 @@ class TextBlock:
         append = self._operators.append
         cached = writer.cached
         selector = self._selector
+        first_baseline = baselines[0]
         for column, (lines, column_left) in enumerate(zip(cell_lines, lefts)):
-            for baseline, line in zip(baselines, lines):
+            # Most cells are one line: no zip of baselines and lines for them.
+            for baseline, line in zip(baselines, lines) if len(lines) > 1 else ((first_baseline, lines[0]),):
                 first, operators, last = cached.get(line) or writer.drawn(line)
                 if not operators:
                     continue  # an empty line, or one of invisible characters only
