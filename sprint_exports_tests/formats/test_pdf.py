@@ -256,6 +256,29 @@ def test_two_renders_are_byte_identical(sprint_report, default_template, tmp_pat
     assert hashlib.sha256(first.read_bytes()).hexdigest() == hashlib.sha256(second.read_bytes()).hexdigest()
 
 
+def test_render_leaves_the_garbage_collector_as_it_found_it(sprint_report, default_template, tmp_path):
+    """The collector is paused while a PDF is built (`collector`); a render must never leave it off,
+    nor turn it back on for a caller that had turned it off, nor resume it while another render
+    (another thread's) is still running."""
+    import gc
+
+    from sprint_exports.formats.pdf.collector import collection_paused
+
+    assert gc.isenabled()
+    pdf.render(sprint_report, default_template, tmp_path / "enabled.pdf")
+    assert gc.isenabled()
+    with collection_paused():
+        pdf.render(sprint_report, default_template, tmp_path / "overlapping.pdf")
+        assert not gc.isenabled(), "the inner render's end resumed collection under a running one"
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        pdf.render(sprint_report, default_template, tmp_path / "disabled.pdf")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_empty_sprint_gives_a_valid_pdf_with_a_note(make_report, empty_sprint_id, default_template, tmp_path):
     report = make_report(empty_sprint_id)
     document = render_pdf(report, default_template, tmp_path / "empty.pdf")
@@ -484,10 +507,24 @@ def test_emoji_beyond_the_basic_plane_extract_as_themselves(extracted):
 
 
 def test_brackets_inside_right_to_left_text_are_mirrored():
-    """`direction` reads python-bidi's resolved levels from its debug output; an upgrade that changes
-    that form must fail here."""
+    """`direction` tells a bracket's level from markers placed beside it, or, when a combining mark
+    follows it, from python-bidi's debug output; an upgrade that changes either must fail here."""
     from sprint_exports.formats.pdf.direction import visual
 
     assert visual("שלום (עולם)") == "(םלוע) םולש"
     assert visual("Fix (לוגין) bug") == "Fix (ןיגול) bug"
     assert visual("ab (ש) c") == "ab (ש) c"
+    assert visual("a < b ש «c» [ד] 1") == "a < b ש «c» [ד] 1"
+    assert visual("שלום <עולם> ד") == "ד <םלוע> םולש"
+    assert visual("שלום (עולם)\u05b0") == "\u05b0(םלוע) םולש"  # the debug output's levels
+    assert visual("שלום ─ (עולם)") == "(םלוע) ─ םולש"  # a box-drawing character of its own: the debug output
+    assert visual("ש " + "() " * 70 + "ם") == "ם " + "() " * 70 + "ש"  # more brackets than markers
+
+
+def test_right_to_left_text_quoting_the_bidi_debug_form_is_reordered():
+    """The levels are read from python-bidi's debug output, which shows the text first: a summary
+    holding that output's own words must still be read from the levels, not from its text."""
+    from sprint_exports.formats.pdf.direction import visual
+
+    assert visual("levels: [ paragraphs: שלום (x) 12") == "levels: [ paragraphs: םולש (x) 12"
+    assert visual("שלום (levels: [ paragraphs:)") == "םולש (levels: [ paragraphs:)"

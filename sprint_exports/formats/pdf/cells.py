@@ -74,13 +74,12 @@ class CellBlocks:
         self._texts = texts
         self.row_count = texts.height
         self._first = self._stop = 0  # the rows held: first..stop-1
-        self._block: list[list[str]] = []
+        self._block: list[tuple[str, ...]] = []
 
-    def row(self, row: int) -> list[str]:
+    def row(self, row: int) -> tuple[str, ...]:
         if not self._first <= row < self._stop:
             self._first = row - row % self.BLOCK_ROWS
             block = self._texts.slice(self._first, self.BLOCK_ROWS)
-            self._block = [block.get_column(name).to_list() for name in block.columns]
+            self._block = list(zip(*(block.get_column(name).to_list() for name in block.columns)))
             self._stop = self._first + block.height
-        index = row - self._first
-        return [column[index] for column in self._block]
+        return self._block[row - self._first]

@@ -33,6 +33,8 @@ text like "\u202eevil" (spoofing with an override) shows as written.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 
 from arabic_reshaper import ArabicReshaper
@@ -54,8 +56,14 @@ _RIGHT_TO_LEFT = _character_class(_RIGHT_TO_LEFT_RANGES)
 _MIRRORED = re.compile("[" + "".join(re.escape(character) for character in MIRRORED) + "]")
 _BIDI_CONTROLS = _character_class(_BIDI_CONTROL_RANGES)
 _LEVEL = re.compile(r"Level\(\s*(\d+),")
-_WORDS = re.compile(r"(\s+)")  # splits into words and the spaces between them, keeping both
-_ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
+_NOT_DIGITS = bytes(code for code in range(256) if not 0x30 <= code <= 0x39)
+_MARKERS = "".join(chr(code) for code in range(0x2500, 0x2580))  # box drawing: bidi class ON, not mirrored
+_MARKER = re.compile(f"[{_MARKERS}]")
+_WITHOUT_MARKERS = dict.fromkeys(map(ord, _MARKERS))
+_ARABIC_LETTERS = r"\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff"
+_ARABIC = re.compile(f"[{_ARABIC_LETTERS}]")
+# A word (between whitespace) holding Arabic: found at its first character, then taken whole.
+_ARABIC_WORD = re.compile(f"(?<!\\S)(?=\\S*?[{_ARABIC_LETTERS}])\\S+")
 
 _RESHAPER = ArabicReshaper(
     configuration={
@@ -80,7 +88,11 @@ def shape(text: str) -> str:
     """
     if not _ARABIC.search(text):
         return text
-    return "".join(_shape_word(word) if _ARABIC.search(word) else word for word in _WORDS.split(text))
+    return _ARABIC_WORD.sub(_shaped_word, text)
+
+
+def _shaped_word(word: re.Match[str]) -> str:
+    return _shape_word(word.group())
 
 
 @lru_cache(maxsize=65536)
@@ -98,8 +110,53 @@ def visual(line: str) -> str:
     if not is_right_to_left(line):
         return line
     if _MIRRORED.search(line):
-        return _reordered_and_mirrored(line, _levels(line))
+        return _marked_and_mirrored(line) or _reordered_and_mirrored(line, _levels(line))
     return get_display(line, base_dir="L")
+
+
+def _marked_and_mirrored(line: str) -> str | None:
+    """`line` reordered by python-bidi, with the mirrored characters at odd levels mirrored; None
+    when that cannot be told this way (then `_levels` reads them from the debug output, 10x slower).
+
+    Each mirrored character gets two markers next to it, on the side inside a bracket pair (after
+    an opening bracket, before a closing one): box-drawing characters, neutral like it and never
+    mirrored, so they join its run of neutrals and resolve to its level. The reordered line then
+    shows the markers in their order at an even level and swapped at an odd one, next to the
+    character. A line with markers of its own, too many mirrored characters, or a combining mark
+    after one (which follows a bracket's level) is not marked; nor is one whose markers did not
+    come back next to their character.
+    """
+    found = list(_MIRRORED.finditer(line))
+    if len(found) > len(_MARKERS) // 2 or _MARKER.search(line):
+        return None
+    if any(unicodedata.bidirectional(line[mirrored.end() : mirrored.end() + 1] or " ") == "NSM" for mirrored in found):
+        return None
+    pieces, position = [], 0
+    for index, mirrored in enumerate(found):
+        markers = _MARKERS[2 * index : 2 * index + 2]
+        character = mirrored.group()
+        closing = unicodedata.category(character) == "Pe"
+        pieces += [line[position : mirrored.start()], *((markers, character) if closing else (character, markers))]
+        position = mirrored.end()
+    pieces.append(line[position:])
+    shown = get_display("".join(pieces), base_dir="L")
+    characters = list(shown)
+    for index, mirrored in enumerate(found):
+        first, second = shown.index(_MARKERS[2 * index]), shown.index(_MARKERS[2 * index + 1])
+        character = mirrored.group()
+        closing = unicodedata.category(character) == "Pe"
+        if second == first + 1:  # in order: an even level, drawn as it is
+            at = second + 1 if closing else first - 1
+            replacement = character
+        elif second == first - 1:  # swapped: an odd level, mirrored
+            at = second - 1 if closing else first + 1
+            replacement = MIRRORED[character]
+        else:
+            return None
+        if not 0 <= at < len(shown) or shown[at] != character:
+            return None
+        characters[at] = replacement
+    return "".join(characters).translate(_WITHOUT_MARKERS)
 
 
 def _levels(line: str) -> list[int]:
@@ -109,32 +166,53 @@ def _levels(line: str) -> list[int]:
     `sprint_exports_tests/test_pdf.py` fails if an upgrade changes that form.
     """
     debug = get_display(line, base_dir="L", debug=True)
-    start = debug.index("levels: [")
-    byte_levels = _LEVEL.findall(debug, start, debug.index("paragraphs:", start))
+    start = debug.rindex("levels: [")  # the last: the text, shown first, may hold these words too
+    section = debug[start : debug.index("paragraphs:", start)]
+    encoded = line.encode()
+    # The section's only digits are the levels': one digit a byte while every level is under 10.
+    digits = section.encode("ascii").translate(None, _NOT_DIGITS)
+    byte_levels = [digit - 48 for digit in digits] if len(digits) == len(encoded) else list(map(int, _LEVEL.findall(section)))
     # A character's level is its first byte's: the UTF-8 bytes that are not continuation bytes.
-    return [int(level) for level, byte in zip(byte_levels, line.encode(), strict=True) if byte & 0xC0 != 0x80]
+    return [level for level, byte in zip(byte_levels, encoded, strict=True) if byte & 0xC0 != 0x80]
 
 
 def _reordered_and_mirrored(line: str, levels: list[int]) -> str:
-    """Unicode bidi rules L1 (trailing spaces), L4 (mirroring) and L2 (reversing runs) on resolved levels."""
-    characters = [MIRRORED.get(character, character) if level % 2 else character for character, level in zip(line, levels)]
+    """Unicode bidi rules L4 (mirroring), L1 (trailing spaces) and L2 (reversing runs) on resolved levels.
+
+    The levels are also kept as a string, one character a level, so each pass of L2 finds the runs
+    to reverse with a regular expression instead of a walk through the line.
+    """
+    characters = list(line)
+    for found in _MIRRORED.finditer(line):
+        if levels[found.start()] % 2:
+            characters[found.start()] = MIRRORED[found.group()]
     end = len(characters)
     while end and characters[end - 1].isspace():
         end -= 1
         levels[end] = 0
-    odd = [level for level in levels if level % 2]
+    odd = [level for level in set(levels) if level % 2]
     if not odd:
         return "".join(characters)
+    marks = bytes(levels).decode("latin-1")
     for level in range(max(levels), min(odd) - 1, -1):
-        index = 0
-        while index < len(characters):
-            if levels[index] < level:
-                index += 1
-                continue
-            stop = index
-            while stop < len(characters) and levels[stop] >= level:
-                stop += 1
-            characters[index:stop] = characters[index:stop][::-1]
-            levels[index:stop] = levels[index:stop][::-1]
-            index = stop
+        spans = [run.span() for run in _at_least(level).finditer(marks)]
+        for start, stop in spans:
+            characters[start:stop] = characters[start:stop][::-1]
+        marks = "".join(_reversed_spans(marks, spans))
     return "".join(characters)
+
+
+def _reversed_spans(text: str, spans: list[tuple[int, int]]) -> Iterator[str]:
+    """The pieces of `text` with each of `spans` (in order, not overlapping) reversed."""
+    position = 0
+    for start, stop in spans:
+        yield text[position:start]
+        yield text[start:stop][::-1]
+        position = stop
+    yield text[position:]
+
+
+@lru_cache(maxsize=128)
+def _at_least(level: int) -> re.Pattern[str]:
+    """Runs of levels (as `_reordered_and_mirrored` writes them) of `level` or more; levels stay under 126."""
+    return re.compile(f"[{re.escape(chr(level))}-\x7f]+")

@@ -41,6 +41,7 @@ from reportlab.platypus import (
 from sprint_exports.formats import OnRows
 from sprint_exports.report.issue_order import issue_rows
 from sprint_exports.formats.pdf.charts import burndown_chart, velocity_chart
+from sprint_exports.formats.pdf.collector import collection_paused
 from sprint_exports.formats.pdf.fonts import FONT, register_fonts
 from sprint_exports.formats.pdf.style import GRID_COLOUR, HEADER_FILL, ZEBRA_FILL
 from sprint_exports.formats.pdf.table import issue_table
@@ -94,7 +95,8 @@ def render(report: SprintReport, template: Template, path: Path, *, on_rows: OnR
         report, template, frame_width=document.width, frame_height=document.height, on_rows=on_rows
     )
     footer = f"{report.sprint.name} · {template.title}"
-    document.build(story, canvasmaker=partial(NumberedCanvas, footer=footer))
+    with collection_paused():
+        document.build(story, canvasmaker=partial(NumberedCanvas, footer=footer))
     return row_count
 
 

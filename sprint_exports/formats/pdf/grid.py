@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
+from operator import call
 
 from reportlab.pdfgen.canvas import Canvas
 
@@ -50,6 +51,7 @@ class IssueGrid:
         self._heights: list[float] = []
         self._pending: dict[int, list[tuple[str, ...]]] = {}
         self._writers: tuple[LineWriter, LineWriter] | None = None
+        self._last_fit: tuple[tuple[int, int, float] | None, tuple[int, float]] = (None, (0, 0.0))
 
     def set_width(self, width: float) -> None:
         """Column widths, header lines and cell wrapping for a frame `width` points wide."""
@@ -80,6 +82,7 @@ class IssueGrid:
         ]
         self._heights.clear()
         self._pending.clear()
+        self._last_fit = (None, (0, 0.0))
 
     def writers(self, canvas: Canvas) -> tuple[LineWriter, LineWriter]:
         """Regular and bold line writers for the document `canvas` writes (made on first use)."""
@@ -113,7 +116,17 @@ class IssueGrid:
         return lines if lines is not None else self._split_row(row)
 
     def fit(self, start: int, stop: int, available: float) -> tuple[int, float]:
-        """How many rows from `start` fit in `available` points under the header, and their height."""
+        """How many rows from `start` fit in `available` points under the header, and their height.
+
+        A page-sized piece asks twice (`wrap`, then `split`) for the same answer: the last one is kept.
+        """
+        if self._last_fit[0] == (start, stop, available):
+            return self._last_fit[1]
+        fitted = self._fit(start, stop, available)
+        self._last_fit = ((start, stop, available), fitted)
+        return fitted
+
+    def _fit(self, start: int, stop: int, available: float) -> tuple[int, float]:
         height = self.header_height
         row = start
         while row < stop:
@@ -135,8 +148,8 @@ class IssueGrid:
         self._heights.append(block_height(lines) + (BAND_HEIGHT if row in self.bands else 0))
 
     def _split_row(self, row: int) -> list[tuple[str, ...]]:
-        return [wrap(text) for wrap, text in zip(self._wrappers, self.cells.row(row), strict=True)]
+        return list(map(call, self._wrappers, self.cells.row(row)))  # each column's wrapper on its cell
 
 
 def block_height(cell_lines: Sequence[tuple[str, ...]]) -> float:
-    return max((len(lines) for lines in cell_lines), default=1) * CELL_LEADING + 2 * CELL_PAD_Y
+    return max(map(len, cell_lines), default=1) * CELL_LEADING + 2 * CELL_PAD_Y

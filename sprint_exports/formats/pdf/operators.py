@@ -6,6 +6,8 @@ Here a display line becomes its font runs (`runs.FontChain`), each run its
 (font subset, operator) parts, and a font subset is selected only when it
 changes. After a `Tj` the pen stands at the end of what it drew, so runs in
 different fonts follow each other on a line with no positioning of their own.
+Each distinct line is turned into its operators once (`LineWriter.drawn`):
+drawing a line is then one cache look-up, its position and that string.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from reportlab.pdfgen.canvas import Canvas
 from sprint_exports.formats.pdf.runs import FontChain
 
 Part = tuple[str, str]  # (the operator selecting a font subset, the operator showing text in it)
+# A line's operators: (the subset it starts in, its operators after that selection, the subset it ends in).
+# The subsets are the selector strings themselves, one object per subset; "" for a line that shows nothing.
+Drawn = tuple[str, str, str]
 CACHE_LIMIT = 50_000  # distinct lines kept per writer; the cache starts over beyond that
 
 
@@ -50,7 +55,7 @@ class FontWriter:
         if parts is None:
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()
-            parts = self._cache[text] = self._encode(text)
+            parts = self._cache[text] = self.encode(text)
         return parts
 
     def _select(self, subset: int) -> str:
@@ -61,7 +66,8 @@ class FontWriter:
             selector = self._selectors[subset] = f"{name} {self._size} Tf"
         return selector
 
-    def _encode(self, text: str) -> tuple[Part, ...]:
+    def encode(self, text: str) -> tuple[Part, ...]:
+        """`text`'s parts, not looked up in the cache (for a caller that caches whole lines)."""
         subset = self._subset_of.get(text[:1])  # a run of one subset is in its first character's
         if subset is not None and self._learnt[subset].issuperset(text):
             return ((self._select(subset), f"({text.translate(self._escaped_codes[subset])}) Tj"),)
@@ -86,21 +92,36 @@ class LineWriter:
         self.chain = chain
         self.document = document
         self.size = size
-        self.cached_parts: dict[str, tuple[Part, ...]] = {}
+        self.cached: dict[str, Drawn] = {}
         self._fonts: dict[str, FontWriter] = {}
 
-    def parts(self, line: str) -> tuple[Part, ...]:
-        parts = self.cached_parts.get(line)
-        if parts is None:
-            if len(self.cached_parts) >= CACHE_LIMIT:
-                self.cached_parts.clear()
-            chain = self.chain
-            if line and chain.is_plain(line):  # one run in the first font
-                parts = self._font(chain.name).parts(line)
-            else:
-                parts = tuple(part for font, text in chain.runs(line) for part in self._font(font).parts(text))
-            self.cached_parts[line] = parts
-        return parts
+    def drawn(self, line: str) -> Drawn:
+        """`line`'s operators, with a font subset selected only where it changes inside the line."""
+        drawn = self.cached.get(line)
+        if drawn is None:
+            if len(self.cached) >= CACHE_LIMIT:
+                self.cached.clear()
+            drawn = self.cached[line] = self._operators(line)
+        return drawn
+
+    def _operators(self, line: str) -> Drawn:
+        chain = self.chain
+        if line and chain.is_plain(line):  # one run in the first font; the line is cached in `drawn`
+            parts = self._font(chain.name).encode(line)
+        else:
+            parts = [part for font, text in chain.runs(line) for part in self._font(font).parts(text)]
+        if len(parts) == 1:
+            return parts[0][0], parts[0][1], parts[0][0]
+        if not parts:
+            return "", "", ""
+        operators = [parts[0][1]]
+        selector = parts[0][0]
+        for next_selector, operator in parts[1:]:
+            if next_selector is not selector:
+                selector = next_selector
+                operators.append(selector)
+            operators.append(operator)
+        return parts[0][0], "\n".join(operators), selector
 
     def width(self, line: str) -> float:
         return self.chain.width(line, self.size)
@@ -141,19 +162,22 @@ class TextBlock:
         """Show a row's cells: column `i` starts at `lefts[i]` (None: right-aligned), line `j` sits on
         `baselines[j]`; positions are preformatted numbers. This loop runs for every line of the table."""
         append = self._operators.append
-        cached_parts = writer.cached_parts
-        for column, lines in enumerate(cell_lines):
-            column_left = lefts[column]
-            for baseline, line in zip(baselines, lines):
-                if not line:
-                    continue
+        cached = writer.cached
+        selector = self._selector
+        first_baseline = baselines[0]
+        for column, (lines, column_left) in enumerate(zip(cell_lines, lefts)):
+            # Most cells are one line: no zip of baselines and lines for them.
+            for baseline, line in zip(baselines, lines) if len(lines) > 1 else ((first_baseline, lines[0]),):
+                first, operators, last = cached.get(line) or writer.drawn(line)
+                if not operators:
+                    continue  # an empty line, or one of invisible characters only
                 left = column_left if column_left is not None else right_aligned_left(column, line, writer)
-                append(f"1 0 0 1 {left} {baseline} Tm")
-                for selector, operator in cached_parts.get(line) or writer.parts(line):
-                    if selector is not self._selector:
-                        self._selector = selector
-                        append(selector)
-                    append(operator)
+                if first is selector:
+                    append(f"1 0 0 1 {left} {baseline} Tm\n{operators}")
+                else:
+                    append(f"1 0 0 1 {left} {baseline} Tm\n{first}\n{operators}")
+                selector = last
+        self._selector = selector
 
     def operators(self) -> str:
         return "\n".join([*self._operators, "ET"])

@@ -76,7 +76,7 @@ class FontChain:
         self._string_widths = {font.name: pdfmetrics.getFont(font.name).stringWidth for font in self.fonts[:1]}
         self._choice: dict[str, tuple[LoadedFont, str]] = {}  # character -> (its first font, its kind)
         self.runs = lru_cache(maxsize=16384)(self._runs)
-        self._head_runs = lru_cache(maxsize=16384)(self._head)
+        self._middle_runs = lru_cache(maxsize=16384)(self._middle)
 
     def is_plain(self, text: str) -> bool:
         """Whether `text` is all in the first font, with nothing to shape, reorder or leave out."""
@@ -98,25 +98,35 @@ class FontChain:
         return total
 
     def _runs(self, line: str) -> tuple[Run, ...]:
-        """A line whose last words are all in the first font (a number, a version, "in v2") is its
-        head, up to the space after the last word the first font lacks, then that tail added as
-        `_head` adds it: the head's runs come from a cache, since heads repeat where whole lines
-        do not ("… #1234"). Cell text has only spaces for whitespace (`sprint_exports.text.cell_lines`)."""
-        last = self._outside_first.search(line[::-1])
-        if last is None:
+        """A line is cut in three: its first words, which the first font draws whole (a number, "Fix"),
+        its middle, from the word holding the first character the first font lacks to the end of the
+        word holding the last, and the rest, also in the first font (a number, a version, "in v2").
+        Only the middle is split into runs, through a cache: middles repeat where whole lines do not
+        ("#1234 …", "… #1234"). The result is the one `_middle` gives for the whole line. Cell text
+        has only spaces for whitespace (`sprint_exports.text.cell_lines`)."""
+        first = self._outside_first.search(line)
+        if first is None:
             return ((self.name, line),) if line else ()
+        start = line.rfind(" ", 0, first.start()) + 1  # where the word holding the first such character starts
+        last = self._outside_first.search(line[::-1])
         stop = line.find(" ", len(line) - last.start())  # where the word holding the last such character ends
-        if stop < 0:
-            return tuple((font.name, text) for font, text in self._head_runs(line))
-        runs = [list(run) for run in self._head_runs(line[:stop])]
-        self._add_first(runs, line[stop:])
+        stop = len(line) if stop < 0 else stop
+        if start == 0:
+            runs = [list(run) for run in self._middle_runs(line[:stop], None)]
+        else:
+            runs = [[self._first, line[:start]]]
+            for font, text in self._middle_runs(line[start:stop], self._first):
+                self._add(runs, font, text)
+        if stop < len(line):
+            self._add_first(runs, line[stop:])
         return tuple((font.name, text) for font, text in runs)
 
-    def _head(self, line: str) -> tuple[tuple[LoadedFont, str], ...]:
-        """What the first font draws is taken whole, between regex searches for the next character
-        it lacks; only the words holding such characters are looked at one character at a time,
-        through a cache (words repeat far more than lines)."""
-        runs: list[list] = []  # [LoadedFont, text] pairs, text built up
+    def _middle(self, line: str, previous: LoadedFont | None) -> tuple[tuple[LoadedFont, str], ...]:
+        """`line`'s runs after a run in `previous` (None: at the start of a line). What the first font
+        draws is taken whole, between regex searches for the next character it lacks; only the words
+        holding such characters are looked at one character at a time, through a cache (words repeat
+        far more than lines)."""
+        runs: list[list] = [[previous, ""]] if previous is not None else []  # [LoadedFont, text] pairs, text built up
         position = 0
         while (found := self._outside_first.search(line, position)) is not None:
             start = max(line.rfind(" ", 0, found.start()) + 1, position)  # the word holding it
@@ -129,7 +139,7 @@ class FontChain:
             position = stop
         if position < len(line):
             self._add_first(runs, line[position:])
-        return tuple((font, text) for font, text in runs)
+        return tuple((font, text) for font, text in runs if text)  # without an unused run in `previous`
 
     def _add_first(self, runs: list[list], text: str) -> None:
         """A piece the first font has: its leading spaces, digits and punctuation stay in the run before."""

@@ -6,7 +6,8 @@ sequence stays whole; Chinese, Japanese and Thai, written without spaces,
 break there too). Widths are those of the font runs actually drawn
 (`runs.FontChain`). Right-to-left text is shaped before it is measured and
 each line is reordered after it is broken (`direction`), so lines are
-returned in the order their characters are drawn, left to right.
+returned in the order their characters are drawn, left to right; a text that
+fits one line is reordered first and measured as drawn.
 """
 
 from __future__ import annotations
@@ -46,10 +47,11 @@ def wrap_text(
     right_to_left = is_right_to_left(text)
     if right_to_left:
         text = shape(text)
-    if "\n" not in text and chain.width(text, size) <= width:
-        lines = [text]
-    else:
-        lines = [line for paragraph in text.split("\n") for line in _wrap_paragraph(paragraph, width, chain, size)]
+    if "\n" not in text:
+        line = visual(text) if right_to_left else text
+        if chain.width(line, size) <= width:
+            return (line,)  # measured as drawn: drawing finds its runs in the chain's cache
+    lines = [line for paragraph in text.split("\n") for line in _wrap_paragraph(paragraph, width, chain, size)]
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         lines[-1] = _fit_with_ellipsis(lines[-1], width, chain, size)
