@@ -525,14 +525,14 @@ def installed_version(name: str) -> str:
 
 def formats_digest() -> str:
     """A short hash of the renderer sources, to tell which code a result belongs to."""
-    sources = sorted((REPO / "sprint_exports" / "formats").glob("*.py"))
+    sources = sorted((REPO / "sprint_exports" / "formats").rglob("*.py"))
     return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:12]
 
 
 def code_version(digest_at_start: str) -> str:
     """The commit, whether the renderers differ from it, and whether they changed while we measured."""
     digest = formats_digest()
-    hashed = f"sprint_exports/formats/*.py sha256 {digest}"
+    hashed = f"sprint_exports/formats/**/*.py sha256 {digest}"
     if digest != digest_at_start:
         hashed += f" (**changed during the run**, was {digest_at_start} at the start: rerun for clean numbers)"
     try:
