@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -88,7 +89,27 @@ def pool_size(sprints: int, processes: int) -> int:
 def _write_in_pool(tasks: Sequence[ExportTask], options: ExportOptions, processes: int) -> Iterator[ExportFile]:
     # "spawn": the calling process is a Dagster run worker with threads of its own, which fork would copy mid-flight.
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        yield from pool.imap(partial(_write_one, options), tasks, chunksize=CHUNK_SPRINTS)
+        for written in pool.imap(partial(_write_or_fail, options), tasks, chunksize=CHUNK_SPRINTS):
+            if isinstance(written, _Failed):
+                written.error.add_note(f"In the render worker:\n{written.worker_traceback}")
+                raise written.error
+            yield written
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A sprint's error, handed back as a result: raised in a worker, it would also lose the files
+    its chunk's earlier sprints had written (imap fails a chunk as a whole)."""
+
+    error: Exception
+    worker_traceback: str
+
+
+def _write_or_fail(options: ExportOptions, task: ExportTask) -> ExportFile | _Failed:
+    try:
+        return _write_one(options, task)
+    except Exception as error:
+        return _Failed(error, traceback.format_exc())
 
 
 def _write_one(options: ExportOptions, task: ExportTask, on_rows: OnRows | None = None) -> ExportFile:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, DagsterInstance
 
 # No public constants for the tags Dagster itself puts on partitioned runs. We read them to know
 # which sprints a run covers and set the range pair to launch one run over many partitions
@@ -51,3 +51,37 @@ def add_partition_metadata(context: AssetExecutionContext, partition_key: str, m
     step._metadata_accumulator = step._metadata_accumulator.with_additional_asset_metadata(  # noqa: SLF001
         asset_key=context.asset_key, partition_key=partition_key, metadata=metadata
     )
+
+
+def remember_event_tables(instance: DagsterInstance) -> None:
+    """Make the instance's event log remember which of its tables exist, once they have been seen.
+
+    Public API missing: a way to skip `SqlEventLogStorage.has_table`, which
+    Dagster calls for every asset event that carries an indexed tag, i.e.
+    every materialization derived from a step's output (`dagster/data_version`),
+    before inserting its `asset_event_tags` row (`_store_asset_event_tags` in
+    `dagster/_core/storage/event_log/sql_event_log.py`, 1.13.27). On SQLite
+    that opens a new engine and connection each time, on PostgreSQL (NullPool)
+    a new connection: a 1,000-sprint run asks the same question 2,000 times.
+    Only a table found to exist is remembered (Dagster never drops one while
+    the instance is open); a missing one is asked again. Idempotent.
+    """
+    storage = instance.event_log_storage
+    if not hasattr(storage, "has_table") or getattr(storage, _REMEMBERS_TABLES, False):
+        return
+    ask = storage.has_table
+    present: set[str] = set()
+
+    def has_table(table_name: str) -> bool:
+        if table_name in present:
+            return True
+        found = bool(ask(table_name))
+        if found:
+            present.add(table_name)
+        return found
+
+    storage.has_table = has_table  # an attribute of this storage object only
+    setattr(storage, _REMEMBERS_TABLES, True)
+
+
+_REMEMBERS_TABLES = "_sprint_exports_remembers_tables"
