@@ -7,11 +7,19 @@ them, so a change in Dagster fails there first, by name.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext, DagsterInstance
+
+# The embedded SQLite event log's class and its cross-run shard's name (see keep_sqlite_event_log_open).
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME as SQLITE_INDEX_SHARD,
+    SqliteEventLogStorage,
+)
 
 # No public constants for the tags Dagster itself puts on partitioned runs. We read them to know
 # which sprints a run covers and set the range pair to launch one run over many partitions
@@ -53,6 +61,49 @@ def add_partition_metadata(context: AssetExecutionContext, partition_key: str, m
     )
 
 
+def keep_sqlite_event_log_open(instance: DagsterInstance, run_id: str) -> None:
+    """On the embedded SQLite instance, hold one idle connection to the run's event-log shard and to
+    the index shard until the next run in this process (or its exit).
+
+    Public API missing: any way to pool the SQLite event log's connections
+    (`SqliteEventLogStorage._connect`, 1.13.27, makes a new engine and
+    connection for every write). When a write's connection closes it is the
+    database's last one, so SQLite checkpoints its WAL into the database file
+    and removes it: twice an asset event. An idle connection kept open makes
+    those closes ordinary ones (SQLite still checkpoints every 1,000 pages):
+    measured here, 6.2 ms of CPU and 14-27 ms of wall an event became 4.3 ms
+    and 7-10 ms. It holds no lock (no transaction is left open), and opens
+    the files read-write without creating them. The shard paths come from
+    `SqliteEventLogStorage.path_for_shard` and its index shard's name.
+    """
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqliteEventLogStorage):
+        return
+    paths = [storage.path_for_shard(run_id), storage.path_for_shard(SQLITE_INDEX_SHARD)]
+    if _kept_open and [path for path, _ in _kept_open] == paths:
+        return
+    _close_kept()
+    for path in paths:
+        try:
+            connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, check_same_thread=False)  # closed from any thread
+            connection.execute("PRAGMA schema_version").fetchall()  # maps the WAL index; no transaction stays open
+        except sqlite3.Error:
+            continue  # not created yet: Dagster's own writes work as before
+        _kept_open.append((path, connection))
+
+
+_kept_open: list[tuple[str, sqlite3.Connection]] = []
+
+
+def _close_kept() -> None:
+    while _kept_open:
+        _, connection = _kept_open.pop()
+        connection.close()
+
+
+atexit.register(_close_kept)
+
+
 def remember_event_tables(instance: DagsterInstance) -> None:
     """Make the instance's event log remember which of its tables exist, once they have been seen.
 
@@ -85,3 +136,9 @@ def remember_event_tables(instance: DagsterInstance) -> None:
 
 
 _REMEMBERS_TABLES = "_sprint_exports_remembers_tables"
+
+
+def prepare_event_writes(instance: DagsterInstance, run_id: str) -> None:
+    """What every sprint step does before its first materialization: the two work-arounds above."""
+    remember_event_tables(instance)
+    keep_sqlite_event_log_open(instance, run_id)

@@ -41,7 +41,7 @@ from sprint_exports.source.extract import SprintExtract
 from sprint_exports.exports.render_pool import ExportOptions, ExportTask, write_exports
 from sprint_exports.exports.store import ExportFile, export_folder
 from sprint_exports.defs.exports.template_config import ReportTemplate
-from sprint_exports.instance.dagster_private import remember_event_tables
+from sprint_exports.instance.dagster_private import prepare_event_writes
 from sprint_exports.instance.event_writes import records_in_batches
 
 # A sprint with more issues than this logs its rows' progress while each file is written.
@@ -92,7 +92,7 @@ def build_export_asset(format_name: str) -> AssetsDefinition:
         sprint_extract: dict[str, SprintExtract],
         sprint_metrics: dict[str, SprintMetrics],
     ):  # yields AssetMaterialization or MaterializeResult; a return annotation would declare an output type
-        remember_event_tables(context.instance)
+        prepare_event_writes(context.instance, context.run.run_id)
         created_at = run_started_at(context)
         options = ExportOptions(
             template=report_template.resolve(),
