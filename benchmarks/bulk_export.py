@@ -15,9 +15,9 @@ after the other on the same data (`--order` decides which first).
 Reported per tree:
 
 - **wall** of `export_sprints(...)`;
-- **CPU-s**: user+sys of the measuring process and its exited children (the
-  render workers, reaped when each export step closes its pool): the whole
-  process tree. The PostgreSQL server's own CPU is not in it;
+- **CPU-s**: user+sys of the measuring process, its exited children and its
+  live descendants (`/proc`; the render workers): the whole process tree.
+  The PostgreSQL server's own CPU is not in it;
 - **CPU per part**, from snapshots of that clock taken when each step's
   STEP_START / STEP_SUCCESS event is written: read (`sprint_extract`),
   metrics (`sprint_metrics`), each format's step (render, write, report
@@ -67,9 +67,32 @@ def log(message: str) -> None:
 
 
 def tree_cpu() -> float:
-    """User+sys seconds of this process and its reaped children."""
+    """User+sys seconds of this process, its reaped children and its live descendants (render workers
+    kept between steps are counted while they live, and through `children_*` once reaped)."""
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+    return times.user + times.system + times.children_user + times.children_system + live_descendants_cpu()
+
+
+def live_descendants_cpu() -> float:
+    """utime+stime (and their reaped children's) of every live process below this one, from /proc."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        # after "pid (comm)": state ppid ... utime(12) stime(13) cutime(14) cstime(15), 0-based from state
+        parents[int(entry.name)] = int(fields[1])
+        cpu[int(entry.name)] = sum(int(value) for value in fields[11:15]) / tick
+    below, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - below
+        below |= frontier
+    return sum(cpu[pid] for pid in below)
 
 
 def measure(env: dict[str, str], tree: str, sprints: int, formats: list[str]) -> dict:
@@ -285,7 +308,7 @@ def render(args, counts, results: dict[str, dict], labels: dict[str, str], start
         lines.append(f"  - events by type: {types}.")
     lines.append(
         "- parts: a step's CPU is the process tree's user+sys between its STEP_START and STEP_SUCCESS events "
-        "(render workers included: each export step's pool is closed and reaped before its STEP_SUCCESS); "
+        "(render workers included, live ones read from /proc); "
         "event writes and hashing are taken out of the steps they happened in; hashing is SHA-256 of the same "
         "files re-measured after the run; the PostgreSQL server's CPU is not counted anywhere."
     )

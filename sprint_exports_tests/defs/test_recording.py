@@ -20,10 +20,8 @@ from dagster._core.instance.ref import InstanceRef
 from sprint_exports.instance.event_writes import EVENT_BATCH_SIZE, records_in_batches
 from sprint_exports.instance.history import HistoryFilter, export_history
 from sprint_exports.instance.runner import export_sprints
-from sprint_exports.source.database import connect
-from sprint_exports.source.readers import list_sprints
 from sprint_exports_tests.conftest import PRODUCTION_SECRET_KEY
-from sprint_exports_tests.deploy.test_postgres_instance import fresh_database, postgres_home
+from sprint_exports_tests.deploy.test_postgres_instance import fresh_database, postgres_home, teams_of
 
 SPRINTS = 30  # the demo tracker's: enough for the render pool (24+)
 BLOCKED = 20  # the sprint whose export folder cannot be made
@@ -87,14 +85,6 @@ def export_files(instance, run_id: str, asset: str) -> dict[str, dict]:
         if event.asset_key == AssetKey(asset):
             found[event.partition] = {key: entry.value for key, entry in event.metadata.items()}
     return found
-
-
-def teams_of(source_url: str) -> dict[int, tuple[int, str]]:
-    engine = connect(source_url)
-    try:
-        return {row["id"]: (row["team_id"], row["team_name"]) for row in list_sprints(engine).iter_rows(named=True)}
-    finally:
-        engine.dispose()
 
 
 def test_every_file_is_recorded_with_its_contract_metadata(instance, tmp_path):
