@@ -80,3 +80,18 @@ def test_the_event_log_remembers_tables_it_has_seen():
         storage = instance.event_log_storage
         assert storage.has_table("asset_event_tags") and storage.has_table("asset_event_tags")
         assert not storage.has_table("no_such_table")
+
+
+def test_the_sqlite_event_log_reuses_its_engines_and_still_reads_and_writes():
+    from dagster import instance_for_test
+
+    with instance_for_test() as instance:
+        dagster_private.reuse_sqlite_event_log_engines(instance)
+        dagster_private.reuse_sqlite_event_log_engines(instance)  # idempotent
+        for run_id in ("run-a", "run-b", "run-c", "run-d", "run-e", "run-a"):  # more shards than engines kept
+            _materialize_once(instance, run_id)
+        assert len(instance.get_records_for_run("run-a").records) == 2
+        assert len(instance.get_records_for_run("run-e").records) == 1
+        from dagster import AssetKey
+
+        assert instance.get_latest_materialization_event(AssetKey("sprint_csv")).run_id == "run-a"

@@ -148,9 +148,7 @@ def record_in_batches(
         for key, metadata in described:
             written.append((key, metadata))
             progress.advance()
-    except GeneratorExit:
-        raise  # Dagster closed the step: nothing more can be yielded
-    except BaseException:
+    except BaseException:  # also the run being stopped (Dagster's interrupt is no Exception)
         for key, metadata in written:
             yield materialization(context, key, metadata)
         raise
