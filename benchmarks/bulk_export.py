@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -67,32 +68,24 @@ def log(message: str) -> None:
 
 
 def tree_cpu() -> float:
-    """User+sys seconds of this process, its reaped children and its live descendants (render workers
-    kept between steps are counted while they live, and through `children_*` once reaped)."""
+    """User+sys seconds of this process, its reaped children and its live ones (render workers kept
+    between steps are counted while they live, and through `children_*` once reaped)."""
     times = os.times()
-    return times.user + times.system + times.children_user + times.children_system + live_descendants_cpu()
+    return times.user + times.system + times.children_user + times.children_system + live_children_cpu()
 
 
-def live_descendants_cpu() -> float:
-    """utime+stime (and their reaped children's) of every live process below this one, from /proc."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
+def live_children_cpu() -> float:
+    """utime+stime (their own reaped children's included) of this process's live multiprocessing
+    children (the render workers), from /proc/<pid>/stat."""
     tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+    total = 0.0
+    for child in multiprocessing.active_children():
+        try:  # after "pid (comm)": state ppid ...; utime stime cutime cstime are fields 11-14 from state
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
-            continue  # gone meanwhile
-        # after "pid (comm)": state ppid ... utime(12) stime(13) cutime(14) cstime(15), 0-based from state
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = sum(int(value) for value in fields[11:15]) / tick
-    below, frontier = set(), {os.getpid()}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - below
-        below |= frontier
-    return sum(cpu[pid] for pid in below)
+            continue  # exited meanwhile: counted once reaped
+        total += sum(int(value) for value in fields[11:15]) / tick
+    return total
 
 
 def measure(env: dict[str, str], tree: str, sprints: int, formats: list[str]) -> dict:
