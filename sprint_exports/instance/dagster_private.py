@@ -24,6 +24,7 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 )
 from dagster._core.storage.sql import create_engine as sqlite_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.pool import NullPool
 
 # No public constants for the tags Dagster itself puts on partitioned runs. We read them to know
@@ -153,8 +154,9 @@ def reuse_sqlite_event_log_engines(instance: DagsterInstance) -> None:
     write's CPU here, and creating the engine another tenth. This is that
     method with the engine kept (still `NullPool`: a new SQLite connection
     each time, as before; same lock, same first-use `_initdb`, which a wipe
-    re-arms by clearing `_initialized_dbs`). At most ENGINES_KEPT shards keep
-    one. Idempotent.
+    re-arms by clearing `_initialized_dbs`), except that its connections
+    commit with `synchronous=NORMAL` (see `_sqlite_event_engine`). At most
+    ENGINES_KEPT shards keep one. Idempotent.
     """
     storage = instance.event_log_storage
     if not isinstance(storage, SqliteEventLogStorage) or getattr(storage, _REUSES_ENGINES, False):
@@ -164,11 +166,7 @@ def reuse_sqlite_event_log_engines(instance: DagsterInstance) -> None:
     @contextmanager
     def _connect(shard: str) -> Iterator[Any]:
         with storage._db_lock:  # noqa: SLF001 - see docstring
-            engine = engines.pop(shard, None) or sqlite_engine(
-                storage.conn_string_for_shard(shard),
-                poolclass=NullPool,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
-            )
+            engine = engines.pop(shard, None) or _sqlite_event_engine(storage.conn_string_for_shard(shard))
             engines[shard] = engine  # the most recent last
             while len(engines) > ENGINES_KEPT:
                 engines.pop(next(iter(engines))).dispose()
@@ -184,6 +182,24 @@ def reuse_sqlite_event_log_engines(instance: DagsterInstance) -> None:
 
 
 ENGINES_KEPT = 4
+
+
+def _sqlite_event_engine(url: str) -> Any:
+    """The engine Dagster's `_connect` builds, whose connections commit with `synchronous=NORMAL`.
+
+    In WAL mode (Dagster's) SQLite then syncs the WAL at checkpoints, not at
+    every commit: the database cannot be corrupted, a crash of the process
+    loses nothing, and a power cut or OS crash may lose the last commits.
+    What the embedded one-machine instance trades for it: an event write went
+    from 6-9 ms of wall to 2-3 ms here, and from 2.7 to 1.8 ms of CPU.
+    """
+    engine = sqlite_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    sqlalchemy_event.listen(engine, "connect", _commit_without_sync)
+    return engine
+
+
+def _commit_without_sync(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 _REUSES_ENGINES = "_sprint_exports_reuses_engines"
 
 

@@ -95,3 +95,5 @@ def test_the_sqlite_event_log_reuses_its_engines_and_still_reads_and_writes():
         from dagster import AssetKey
 
         assert instance.get_latest_materialization_event(AssetKey("sprint_csv")).run_id == "run-a"
+        with instance.event_log_storage.index_connection() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1, "NORMAL: the WAL is synced at checkpoints"
