@@ -20,11 +20,15 @@ def open_instance():
     """The Dagster instance at DAGSTER_HOME (a `.dagster_home` here when unset)."""
     from dagster import DagsterInstance
 
+    from sprint_exports.instance.event_writes import enable_batches_for
+
     home = settings.instance_home()
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault(ONE_PLANNED_EVENT_PER_ASSET, "true")  # an explicit setting wins
-    return DagsterInstance.get()
+    instance = DagsterInstance.get()
+    enable_batches_for(instance)  # PostgreSQL: export steps record their files in batches
+    return instance
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

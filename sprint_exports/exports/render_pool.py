@@ -1,7 +1,7 @@
 """Writing many sprints' files of one format on several processes.
 
 A thousand-sprint backfill spends most of its time rendering, one sprint after
-another: a 200-issue PDF is ~70 ms of CPU and reportlab holds the GIL, so
+another: a 200-issue PDF is ~30 ms of CPU and reportlab holds the GIL, so
 threads do not help. Worker processes render and write the files (through the
 export store, so every file is still atomic and hashed) while the calling
 process takes each finished `ExportFile` in order and records it; on a
@@ -9,7 +9,8 @@ process takes each finished `ExportFile` in order and records it; on a
 
 A pool costs its workers' start-up (importing polars, xlsxwriter and
 reportlab: about a second of CPU each), so it is used only for batches of at
-least MIN_POOL_SPRINTS small sprints. Large sprints stay in the calling
+least MIN_POOL_SPRINTS small sprints, and a pool whose batch completed is
+kept for the process's next one (the run's next format). Large sprints stay in the calling
 process, one at a time: they report row progress through a callback that
 cannot cross processes, and rendering two at once would double peak memory.
 Daemonic processes (Celery's prefork workers) may not start children, so
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import multiprocessing.pool
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -86,9 +89,52 @@ def pool_size(sprints: int, processes: int) -> int:
 
 
 def _write_in_pool(tasks: Sequence[ExportTask], options: ExportOptions, processes: int) -> Iterator[ExportFile]:
+    """Render on a pool of `processes` workers: the one the last batch of this process left, or a new one.
+
+    A batch that ends early (a sprint failed, or the step was stopped) terminates its pool, so the
+    sprints still queued are not written behind the caller's back; one that completes leaves it
+    for the next (the next format's step of the same run): each start costs its workers a second
+    of CPU importing the renderers.
+    """
+    pool = _idle_pools.pop(processes, None) or _new_pool(processes)
+    completed = False
+    try:
+        for written in pool.imap(partial(_write_or_fail, options), tasks, chunksize=CHUNK_SPRINTS):
+            if isinstance(written, _Failed):
+                written.error.add_note(f"In the render worker:\n{written.worker_traceback}")
+                raise written.error
+            yield written
+        completed = True
+    finally:
+        if completed and processes not in _idle_pools:
+            _idle_pools[processes] = pool
+        else:
+            pool.terminate()
+
+
+# Pools whose last batch completed, by size; multiprocessing terminates them when the process exits.
+_idle_pools: dict[int, multiprocessing.pool.Pool] = {}
+
+
+def _new_pool(processes: int) -> multiprocessing.pool.Pool:
     # "spawn": the calling process is a Dagster run worker with threads of its own, which fork would copy mid-flight.
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        yield from pool.imap(partial(_write_one, options), tasks, chunksize=CHUNK_SPRINTS)
+    return multiprocessing.get_context("spawn").Pool(processes)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A sprint's error, handed back as a result: raised in a worker, it would also lose the files
+    its chunk's earlier sprints had written (imap fails a chunk as a whole)."""
+
+    error: Exception
+    worker_traceback: str
+
+
+def _write_or_fail(options: ExportOptions, task: ExportTask) -> ExportFile | _Failed:
+    try:
+        return _write_one(options, task)
+    except Exception as error:
+        return _Failed(error, traceback.format_exc())
 
 
 def _write_one(options: ExportOptions, task: ExportTask, on_rows: OnRows | None = None) -> ExportFile:

@@ -40,9 +40,27 @@ def test_a_failing_sprint_stops_the_batch_and_leaves_no_partial_file(make_report
     tasks = tasks_for(make_report, tmp_path, sprint_ids)
     blocked = tmp_path / str(sprint_ids[-3])
     blocked.write_text("a file where the sprint's folder should be")
+    written = []
     with pytest.raises(OSError):
-        list(write_exports(tasks, options(default_template, "csv"), processes=2))
+        for export in write_exports(tasks, options(default_template, "csv"), processes=2):
+            written.append(export.sprint_id)
+    assert written == sprint_ids[:-3], "every sprint before the failing one is handed back, its chunk's too"
     assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_a_completed_batch_leaves_its_workers_to_the_next_and_a_failed_one_stops_them(make_report, default_template, tmp_path):
+    sprint_ids = list(range(1, MIN_POOL_SPRINTS + 1))
+    first = list(write_exports(tasks_for(make_report, tmp_path / "a", sprint_ids), options(default_template, "csv"), processes=2))
+    workers = {process.pid for process in multiprocessing.active_children()}
+    second = list(write_exports(tasks_for(make_report, tmp_path / "b", sprint_ids), options(default_template, "xlsx"), processes=2))
+    assert len(first) == len(second) == len(sprint_ids)
+    assert len(workers) >= 2 and workers <= {process.pid for process in multiprocessing.active_children()}, "the same workers"
+    (tmp_path / "c" / str(sprint_ids[0])).parent.mkdir()
+    (tmp_path / "c" / str(sprint_ids[0])).write_text("blocked")
+    with pytest.raises(OSError):
+        list(write_exports(tasks_for(make_report, tmp_path / "c", sprint_ids), options(default_template, "csv"), processes=2))
+    alive = {process.pid for process in multiprocessing.active_children()}
+    assert not workers & alive, "a batch that failed stops its workers: nothing queued goes on writing"
 
 
 def test_small_batches_and_daemonic_processes_render_in_process():

@@ -35,3 +35,65 @@ def test_no_other_module_imports_dagster_internals():
         capture_output=True, text=True,
     ).stdout.split()
     assert [Path(path).relative_to(PACKAGE).as_posix() for path in found] == ["instance/dagster_private.py"]
+
+
+def _materialize_once(instance, run_id: str) -> None:
+    """One materialization event of `run_id` written through the instance's own event log."""
+    import time
+
+    from dagster import AssetMaterialization, DagsterEvent, DagsterEventType
+    from dagster._core.events import StepMaterializationData
+    from dagster._core.events.log import EventLogEntry
+
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value,
+        job_name="export_sprints_job",
+        event_specific_data=StepMaterializationData(AssetMaterialization(asset_key="sprint_csv", partition="1")),
+    )
+    instance.event_log_storage.store_event(
+        EventLogEntry(error_info=None, level=10, user_message="", run_id=run_id, timestamp=time.time(), dagster_event=event)
+    )
+
+
+def test_the_sqlite_event_log_keeps_its_wal_while_a_run_writes():
+    from dagster import instance_for_test
+
+    with instance_for_test() as instance:
+        storage = instance.event_log_storage
+        _materialize_once(instance, "run-a")
+        run_shard = Path(storage.path_for_shard("run-a"))
+        assert not Path(f"{run_shard}-wal").exists(), "without a kept connection each close checkpoints and removes the WAL"
+        dagster_private.keep_sqlite_event_log_open(instance, "run-a")
+        _materialize_once(instance, "run-a")
+        assert Path(f"{run_shard}-wal").exists() and Path(f"{storage.path_for_shard('index')}-wal").exists()
+        assert len(instance.get_records_for_run("run-a").records) == 2
+        dagster_private.keep_sqlite_event_log_open(instance, "run-b")  # a new run lets the old shard go
+        assert not Path(f"{run_shard}-wal").exists()
+
+
+def test_the_event_log_remembers_tables_it_has_seen():
+    from dagster import instance_for_test
+
+    with instance_for_test() as instance:
+        dagster_private.remember_event_tables(instance)
+        dagster_private.remember_event_tables(instance)  # idempotent
+        storage = instance.event_log_storage
+        assert storage.has_table("asset_event_tags") and storage.has_table("asset_event_tags")
+        assert not storage.has_table("no_such_table")
+
+
+def test_the_sqlite_event_log_reuses_its_engines_and_still_reads_and_writes():
+    from dagster import instance_for_test
+
+    with instance_for_test() as instance:
+        dagster_private.reuse_sqlite_event_log_engines(instance)
+        dagster_private.reuse_sqlite_event_log_engines(instance)  # idempotent
+        for run_id in ("run-a", "run-b", "run-c", "run-d", "run-e", "run-a"):  # more shards than engines kept
+            _materialize_once(instance, run_id)
+        assert len(instance.get_records_for_run("run-a").records) == 2
+        assert len(instance.get_records_for_run("run-e").records) == 1
+        from dagster import AssetKey
+
+        assert instance.get_latest_materialization_event(AssetKey("sprint_csv")).run_id == "run-a"
+        with instance.event_log_storage.index_connection() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1, "NORMAL: the WAL is synced at checkpoints"

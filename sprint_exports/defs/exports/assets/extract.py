@@ -3,6 +3,7 @@
 # No `from __future__ import annotations`: Dagster reads these type hints at definition time.
 from dagster import AssetExecutionContext
 
+from sprint_exports.instance.dagster_private import prepare_event_writes
 from sprint_exports.defs.exports.assets.common import add_partition_metadata, partition_sprint_ids, sprint_asset
 from sprint_exports.exports.progress import Progress
 from sprint_exports.defs.common.access_check import RequesterCheck
@@ -19,6 +20,7 @@ def sprint_extract(
     context: AssetExecutionContext, tracker: TrackerDatabase, access_check: RequesterCheck
 ) -> dict[str, SprintExtract]:
     """The sprint as the tracker has it: sprint facts, team members and every issue."""
+    prepare_event_writes(context.instance, context.run.run_id)
     ids = partition_sprint_ids(context)
     engine = tracker.engine()
     keys = list(ids)

@@ -2,6 +2,7 @@
 
 from dagster import AssetExecutionContext, MetadataValue
 
+from sprint_exports.instance.dagster_private import prepare_event_writes
 from sprint_exports.defs.exports.assets.common import add_partition_metadata, sprint_asset
 from sprint_exports.defs.common.access_check import RequesterCheck
 from sprint_exports.report.metrics import SprintMetrics, compute_metrics
@@ -14,6 +15,7 @@ def sprint_metrics(
     context: AssetExecutionContext, access_check: RequesterCheck, sprint_extract: dict[str, SprintExtract]
 ) -> dict[str, SprintMetrics]:
     """Velocity, completion, capacity, counts per status, average velocity and the daily burndown."""
+    prepare_event_writes(context.instance, context.run.run_id)
     results: dict[str, SprintMetrics] = {}
     for key, extract in sprint_extract.items():
         metrics = compute_metrics(extract)
