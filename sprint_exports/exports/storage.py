@@ -71,6 +71,9 @@ class ExportStorage(ABC):
 
     root: StoredPath
 
+    def check(self) -> None:
+        """SettingError now, before a run reads anything, if the store cannot be used at all."""
+
     @abstractmethod
     def write(self, target: StoredPath, render: Callable[[Path], int]) -> Written:
         """`render(local_path) -> rows` writes the file; it appears at `target` only when complete."""
@@ -257,6 +260,20 @@ class S3Storage(ExportStorage):
         endpoint = settings.s3_endpoint_url()
         # No listings cache: the clean-up and history must see what other hosts wrote a moment ago.
         return s3fs.S3FileSystem(endpoint_url=endpoint, use_listings_cache=False)
+
+    def check(self) -> None:
+        """The bucket exists and these credentials may use it; else a SettingError naming SPRINT_EXPORTS_DIR."""
+        where = f"{settings.EXPORTS_DIR_ENV}={str(self.root)!r}"
+        endpoint = f" at {settings.s3_endpoint_url()}" if settings.s3_endpoint_url() else ""
+        try:
+            self.fs.call_s3("head_bucket", Bucket=self.root.bucket)
+        except FileNotFoundError:
+            raise settings.SettingError(f"{where} cannot be used: there is no bucket {self.root.bucket!r}{endpoint}") from None
+        except PermissionError:
+            raise settings.SettingError(f"{where} cannot be used: access to bucket {self.root.bucket!r}{endpoint} is denied "
+                                        "for these credentials (AWS_ACCESS_KEY_ID, or the instance role)") from None
+        except Exception as error:  # botocore's: no credentials, endpoint unreachable... (never carry a secret)
+            raise settings.SettingError(f"{where} cannot be used: {type(error).__name__}: {error}") from None
 
     def write(self, target: ObjectPath, render: Callable[[Path], int]) -> Written:
         with tempfile.TemporaryDirectory(prefix="sprint-export-") as scratch:

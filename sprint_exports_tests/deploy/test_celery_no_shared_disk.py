@@ -38,7 +38,7 @@ from sprint_exports_tests.deploy.test_celery import (
     WORKER_CONFIG,
     group_members,
     redis_client,
-    stop_group,
+    shut_down,
     wait_until_ready,
 )
 from sprint_exports_tests.deploy.test_postgres_instance import fresh_database, postgres_home
@@ -124,12 +124,7 @@ def no_shared_disk_run(request, tmp_path_factory):
             yield {"instance": instance, "s3": s3, "bucket": bucket, "hosts": (launcher_host, worker_host),
                    "worker_pids": group_members(worker.pid)}
         finally:
-            stop_group(worker)
-            for key in client.scan_iter(match=f"*{queue}*"):
-                client.delete(key)
-            client.close()
-            if instance is not None:
-                instance.dispose()
+            shut_down(worker, client, queue, instance)
 
 
 def test_every_step_ran_in_the_worker_and_the_run_succeeded(no_shared_disk_run):

@@ -96,6 +96,21 @@ def test_a_run_with_an_unsupported_store_is_refused_before_any_step_and_writes_n
     assert not (tmp_path / "gs:").exists(), "the URL never becomes a local folder"
 
 
+def test_a_run_whose_bucket_is_missing_or_unreachable_is_refused_before_it_reads_anything(s3_bucket, demo_url, monkeypatch):
+    monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
+    monkeypatch.setenv("SPRINT_EXPORTS_DIR", "s3://no-such-bucket/exports")
+    with instance_for_test() as instance:
+        (outcome,) = export_sprints(instance, [1], ["csv"])
+        assert not outcome.success
+        assert "SPRINT_EXPORTS_DIR='s3://no-such-bucket/exports' cannot be used: there is no bucket 'no-such-bucket'" in outcome.error
+        assert instance.get_run_stats(outcome.run_id).materializations == 0
+    monkeypatch.setenv("SPRINT_EXPORTS_DIR", f"s3://{s3_bucket.bucket}/exports")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")  # nothing listens there
+    with pytest.raises(settings.SettingError, match=r"SPRINT_EXPORTS_DIR=.* cannot be used: EndpointConnectionError"):
+        export_storage().check()
+    assert s3_bucket.keys() == []
+
+
 def test_s3_urls_and_local_folders_are_told_apart(monkeypatch, tmp_path):
     monkeypatch.setenv("SPRINT_EXPORTS_DIR", "s3://my-bucket/a//b/")
     assert settings.exports_dir() == ObjectPath("my-bucket", "a/b")
