@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sprint_exports.exports.object_path import ObjectPath
-from sprint_exports.exports.storage import StoredPath, sha256_of, storage_at
+from sprint_exports.exports.storage import StoredPath, sha256_of, storage_at  # noqa: F401 (sha256_of: re-exported)
 from sprint_exports.formats import OnRows, OutputFormat
 from sprint_exports.report.model import SprintReport
 from sprint_exports.templates import Template
