@@ -135,9 +135,8 @@ class ExportStorage(ABC):
         return path
 
     def io_path(self, *segments: str) -> StoredPath:
-        """Where the IO manager keeps a pickle: `storage/sprint_exports/…` beside the instance, or under the S3 prefix."""
-        base = settings.instance_home() if isinstance(self.root, Path) else self.root
-        return join(base, "storage", "sprint_exports", *segments)
+        """Where the IO manager keeps a pickle: `storage/sprint_exports/…` under the root (on S3, the prefix)."""
+        return join(self.root, "storage", "sprint_exports", *segments)
 
 
 def relative_parts(path: StoredPath, root: StoredPath) -> tuple[str, ...]:
@@ -157,6 +156,10 @@ class LocalStorage(ExportStorage):
 
     def __init__(self, root: Path):
         self.root = root.resolve()
+
+    def io_path(self, *segments: str) -> Path:
+        """On local disk the pickles stay in the instance's storage folder, where they always were."""
+        return join(settings.instance_home(), "storage", "sprint_exports", *segments)
 
     def write(self, target: Path, render: Callable[[Path], int]) -> Written:
         folder = target.parent
