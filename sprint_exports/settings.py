@@ -9,12 +9,15 @@ variable, its value (never for secrets) and what is allowed.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
+
+from sprint_exports.exports.object_path import ObjectPath
 
 if TYPE_CHECKING:
     from sprint_exports.delivery.smtp import SmtpSettings
@@ -49,9 +52,37 @@ def source_url() -> str:
     return os.environ.get("SPRINT_SOURCE_URL") or default_source_url()
 
 
-def exports_dir() -> Path:
-    configured = os.environ.get("SPRINT_EXPORTS_DIR")
-    return Path(configured).resolve() if configured else instance_home() / "exports"
+EXPORTS_DIR_ENV = "SPRINT_EXPORTS_DIR"
+EXPORTS_DIR_ALLOWED = (
+    "use a local folder, or s3://bucket/prefix for S3 or an S3-compatible store "
+    "(endpoint and credentials from AWS_ENDPOINT_URL and the other AWS_* variables)"
+)
+# `name:` at the start, two characters or more (so a Windows drive `C:` stays a path): a URL, not a folder.
+URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
+
+
+def exports_dir() -> Path | ObjectPath:
+    """SPRINT_EXPORTS_DIR: a local folder (default `exports/` in the instance folder) or an `s3://bucket/prefix`.
+
+    Any other URL is refused: resolved as a path, `gs://b/x` would quietly become a folder named `gs:`.
+    """
+    configured = os.environ.get(EXPORTS_DIR_ENV)
+    if not configured:
+        return instance_home() / "exports"
+    scheme = URL_SCHEME.match(configured)
+    if scheme is None:
+        return Path(configured).resolve()
+    if scheme.group(1).lower() != "s3":
+        raise SettingError(f"{EXPORTS_DIR_ENV}={configured!r} is not allowed: {scheme.group(1)}: is not a supported store; {EXPORTS_DIR_ALLOWED}")
+    try:
+        return ObjectPath.parse(configured)
+    except ValueError as problem:
+        raise SettingError(f"{EXPORTS_DIR_ENV}={configured!r} is not allowed: {problem}; {EXPORTS_DIR_ALLOWED}") from None
+
+
+def s3_endpoint_url() -> str | None:
+    """The S3-compatible endpoint (MinIO, Ceph, R2...): AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL; None for AWS itself."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
 
 
 def retention_days() -> int:

@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
-from pathlib import Path
 
 from sprint_exports import signing
 from sprint_exports.access import normalise_email
 from sprint_exports.delivery.burndown_image import burndown_png
 from sprint_exports.report.model import MetricsSummary
+from sprint_exports.exports.storage import StoredPath, storage_at
 from sprint_exports.exports.store import human_size
 from sprint_exports.text import one_line
 
@@ -43,7 +43,7 @@ ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 @dataclass(frozen=True)
 class ExportedAttachment:
-    path: Path
+    path: StoredPath  # local, or an S3 object: read through the export storage
     media_type: str
     size_bytes: int
     sha256: str
@@ -149,7 +149,7 @@ def _attachments(delivery: SprintDelivery, limit: int, linked: bool) -> tuple[li
     """The parts to attach and a sentence saying how the files travel."""
     total = sum(f.size_bytes for f in delivery.files)
     if total <= limit:
-        return [(f.path.name, f.media_type, f.path.read_bytes()) for f in delivery.files], "The files are attached."
+        return [(f.path.name, f.media_type, _read(f)) for f in delivery.files], "The files are attached."
     archive = _zip(delivery.files)
     if len(archive) <= limit:
         name = f"{delivery.files[0].path.stem}-exports.zip"
@@ -170,8 +170,12 @@ def _zip(files: Sequence[ExportedAttachment]) -> bytes:
         for exported in files:
             info = zipfile.ZipInfo(exported.path.name, date_time=ZIP_TIMESTAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, exported.path.read_bytes())
+            archive.writestr(info, _read(exported))
     return buffer.getvalue()
+
+
+def _read(exported: ExportedAttachment) -> bytes:
+    return storage_at(exported.path).read_bytes(exported.path)
 
 
 def _metric_lines(delivery: SprintDelivery) -> list[tuple[str, str]]:

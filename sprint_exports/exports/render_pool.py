@@ -26,10 +26,10 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 from sprint_exports.formats import OnRows, OutputFormat
 from sprint_exports.report.model import SprintReport
+from sprint_exports.exports.storage import StoredPath
 from sprint_exports.exports.store import ExportFile, write_export
 from sprint_exports.templates import Template
 
@@ -44,7 +44,7 @@ class ExportTask:
     """One sprint's file to write: its report and the folder it goes in."""
 
     report: SprintReport
-    folder: Path
+    folder: StoredPath
 
 
 @dataclass(frozen=True)

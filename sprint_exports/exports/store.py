@@ -2,20 +2,21 @@
 
 Layout: `<exports dir>/<sprint id>/<UTC timestamp>-<run id prefix>/<slug>.<ext>`.
 Every export gets a new folder, so history stays downloadable until it
-expires. A renderer writes to a hidden temporary name in that folder; only a
-complete file is renamed into place (rename is atomic within a filesystem).
+expires. The export storage (`storage.py`) makes each write atomic: on local
+disk a complete file is renamed into place, on S3 the object appears under its
+final key only when its upload is complete.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sprint_exports.exports.object_path import ObjectPath
+from sprint_exports.exports.storage import StoredPath, sha256_of, storage_at  # noqa: F401 (sha256_of: re-exported)
 from sprint_exports.formats import OnRows, OutputFormat
 from sprint_exports.report.model import SprintReport
 from sprint_exports.templates import Template
@@ -26,7 +27,7 @@ class ExportFile:
     sprint_id: int
     sprint_name: str
     format: str
-    path: Path
+    path: StoredPath  # a local Path, or an ObjectPath that prints as its s3:// URL
     size_bytes: int
     row_count: int
     sha256: str
@@ -66,73 +67,52 @@ def slugify(text: str, fallback: str) -> str:
     return f"{slug}-sprint" if slug in WINDOWS_RESERVED else slug
 
 
-def export_folder(root: Path, sprint_id: int, created_at: dt.datetime, run_id: str) -> Path:
+def export_folder(root: StoredPath, sprint_id: int, created_at: dt.datetime, run_id: str) -> StoredPath:
     stamp = created_at.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     run_prefix = re.sub(r"[^0-9a-zA-Z]", "", run_id)[:8] or "local"
+    if isinstance(root, ObjectPath):  # keys have no symlinks; the segments are digits and [0-9A-Za-z]
+        return root / str(int(sprint_id)) / f"{stamp}-{run_prefix}"
     folder = (root / str(int(sprint_id)) / f"{stamp}-{run_prefix}").resolve()
     if not folder.is_relative_to(root.resolve()):
         raise ValueError(f"Export folder {folder} would fall outside the exports directory {root}")
     return folder
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_export(
     report: SprintReport,
     template: Template,
     output_format: OutputFormat,
-    folder: Path,
+    folder: StoredPath,
     *,
     created_at: dt.datetime,
     retention_days: int,
     on_rows: OnRows | None = None,
 ) -> ExportFile:
-    """Render one format of one sprint into `folder`, atomically, and describe the file.
+    """Render one format of one sprint into `folder` (local or S3), atomically, and describe the file.
 
     `on_rows` goes to the renderer, which calls it with each slice of rows it writes.
     """
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{slugify(report.sprint.name, f'sprint-{report.sprint.id}')}.{output_format.extension}"
     final = folder / name
-    temporary = folder / f".{name}.{os.getpid()}.partial"
-    try:
+
+    def render(path: Path) -> int:
         if on_rows is None:  # a plain three-argument renderer works too when nobody asks for progress
-            row_count = output_format.render(report, template, temporary)
-        else:
-            row_count = output_format.render(report, template, temporary, on_rows=on_rows)
-        size = temporary.stat().st_size
-        digest = sha256_of(temporary)
-        temporary.replace(final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        _remove_if_empty(folder)
-        raise
+            return output_format.render(report, template, path)
+        return output_format.render(report, template, path, on_rows=on_rows)
+
+    written = storage_at(folder).write(final, render)
     return ExportFile(
         sprint_id=report.sprint.id,
         sprint_name=report.sprint.name,
         format=output_format.name,
         path=final,
-        size_bytes=size,
-        row_count=row_count,
-        sha256=digest,
+        size_bytes=written.size_bytes,
+        row_count=written.row_count,
+        sha256=written.sha256,
         template=template.name,
         created_at=created_at,
         expires_at=created_at + dt.timedelta(days=retention_days),
     )
-
-
-def _remove_if_empty(folder: Path) -> None:
-    try:
-        folder.rmdir()
-        folder.parent.rmdir()
-    except OSError:
-        pass  # not empty: other formats of this export are already there
 
 
 def human_size(size: float) -> str:

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance
 
-from sprint_exports import names, settings
+from sprint_exports import names
 from sprint_exports.access import AccessPolicy
 from sprint_exports.delivery.ledger import DeliveryLedger
 from sprint_exports.exports.records import BadRecord, copy_verified
+from sprint_exports.exports.storage import ExportStorage, StoredPath, export_storage
 from sprint_exports.instance.run_records import Warn, log_warning, read_export_record
 from sprint_exports.names import DELETED_PATH, EXPORT_ASSET_NAMES
 
@@ -100,7 +101,7 @@ def _entries(instance, filters, teams_by_sprint, deleted, runs, now, warn) -> It
     formats = [filters.format] if filters.format else list(EXPORT_ASSET_NAMES)
     partitions = [str(filters.sprint_id)] if filters.sprint_id is not None else None
     after = filters.since.timestamp() if filters.since else None
-    root = settings.exports_dir()
+    storage = export_storage()
     for format_name in formats:
         records_filter = AssetRecordsFilter(
             asset_key=AssetKey(EXPORT_ASSET_NAMES[format_name]), asset_partitions=partitions, after_timestamp=after
@@ -108,7 +109,7 @@ def _entries(instance, filters, teams_by_sprint, deleted, runs, now, warn) -> It
         for record in all_records(instance, records_filter):
             if filters.run_id and record.run_id != filters.run_id:
                 continue
-            exported = read_export_record(record, root, warn)
+            exported = read_export_record(record, storage.root, warn)
             if exported is None:
                 continue
             if record.run_id not in runs:
@@ -127,7 +128,7 @@ def _entries(instance, filters, teams_by_sprint, deleted, runs, now, warn) -> It
                 sha256=exported.sha256,
                 path=path,
                 expires_at=exported.expires_at.isoformat(),
-                status=file_status(exported.path, exported.expires_at, deleted, now),
+                status=file_status(storage, exported.path, exported.expires_at, deleted, now),
                 run_id=record.run_id,
                 requested_by=run_tags.get(names.REQUESTED_BY),
                 schedule=run_tags.get(names.SCHEDULE),
@@ -161,12 +162,12 @@ def deleted_paths(instance: DagsterInstance) -> set[str]:
     return paths
 
 
-def file_status(path: Path, expires_at: dt.datetime, deleted: set[str], now: dt.datetime) -> str:
+def file_status(storage: ExportStorage, path: StoredPath, expires_at: dt.datetime, deleted: set[str], now: dt.datetime) -> str:
     if str(path) in deleted:
         return "deleted"
     if expires_at <= now:
         return "expired"
-    return "available" if path.is_file() else "missing"
+    return "available" if storage.is_file(path) else "missing"
 
 
 class DownloadRefused(RuntimeError):
@@ -210,8 +211,9 @@ def download_export(
         raise DownloadRefused(f"Download refused: {decision.reason} (sprint {entry.sprint_id}, {entry.team})")
     if entry.status in ("expired", "deleted"):
         raise DownloadRefused(f"The {format_name} export of {what} is {entry.status} (expired at {entry.expires_at})")
-    source = Path(entry.path)
-    if not source.is_file():
+    storage = export_storage()
+    source = storage.path_from_record(entry.path)  # checked against the root when it was listed, just now
+    if not storage.is_file(source):
         raise DownloadRefused(f"The file {source} of {what} is missing from the exports directory")
     target = destination / source.name if destination.is_dir() else destination
     try:

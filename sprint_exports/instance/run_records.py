@@ -10,13 +10,13 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance, EventLogRecord
 
 from sprint_exports import settings
 from sprint_exports.exports.records import BadRecord, export_file_from_metadata
 from sprint_exports.report.model import MetricsSummary
+from sprint_exports.exports.storage import StoredPath
 from sprint_exports.exports.store import ExportFile
 from sprint_exports.formats import FORMAT_NAMES
 from sprint_exports.names import FORMAT_OF_ASSET, METRICS_ASSET
@@ -32,10 +32,10 @@ class ExportRecord(ExportFile):
     run_id: str
 
 
-def read_export_record(record: EventLogRecord, root: Path | None = None, warn: Warn = log_warning) -> ExportRecord | None:
+def read_export_record(record: EventLogRecord, root: StoredPath | None = None, warn: Warn = log_warning) -> ExportRecord | None:
     """The export file a materialization event records, or None (after `warn`) if it is not one we can trust.
 
-    `root` is the exports directory the recorded path must lie in (default SPRINT_EXPORTS_DIR).
+    `root` is the exports directory (or S3 prefix) the recorded path must lie in (default SPRINT_EXPORTS_DIR).
     """
     materialization = record.asset_materialization
     asset = materialization.asset_key.to_user_string() if materialization else "?"

@@ -1,4 +1,5 @@
-"""Serving export files: only recorded files, only inside SPRINT_EXPORTS_DIR, only after their sha256 matches.
+"""Serving export files: only recorded files, only inside SPRINT_EXPORTS_DIR (a folder or an S3 prefix),
+only after their sha256 matches.
 
 A file is opened once, hashed through that open handle, and streamed from
 the same handle, so what was checked is what is sent. Records are untrusted:
@@ -18,7 +19,7 @@ from typing import BinaryIO
 from fastapi.responses import StreamingResponse
 from sqlalchemy import insert
 
-from sprint_exports import settings
+from sprint_exports.exports.storage import BadRecord, export_storage
 from sprint_exports.formats import MEDIA_TYPES
 from sprint_exports.instance.history import HistoryEntry, HistoryFilter, export_history
 from sprint_exports.portal.state import PortalState
@@ -54,14 +55,17 @@ def open_verified(entry: HistoryEntry) -> BinaryIO:
     """The entry's file opened for reading, rewound, after every recorded fact was checked."""
     if entry.status in ("expired", "deleted"):
         raise DownloadProblem(410, f"The {entry.format} file of sprint {entry.sprint_id} is {entry.status} (expired at {entry.expires_at})")
-    root = settings.exports_dir().resolve()
-    path = Path(entry.path).resolve()
-    if not path.is_relative_to(root):
-        raise DownloadProblem(403, f"The recorded file of sprint {entry.sprint_id} lies outside the exports folder; refused")
+    storage = export_storage()
     try:
-        handle = path.open("rb")
-    except OSError:
-        raise DownloadProblem(410, f"The {entry.format} file of sprint {entry.sprint_id} is missing") from None
+        path = storage.recorded_path(entry.path, entry.sprint_id)
+    except BadRecord:
+        raise DownloadProblem(403, f"The recorded file of sprint {entry.sprint_id} lies outside the exports folder; refused") from None
+    if not storage.is_file(path):
+        raise DownloadProblem(410, f"The {entry.format} file of sprint {entry.sprint_id} is missing")
+    try:
+        handle = storage.open_recorded(path, entry.size_bytes)
+    except BadRecord:
+        raise DownloadProblem(409, f"The {entry.format} file of sprint {entry.sprint_id} does not match its recorded size and sha256") from None
     digest, size = hashlib.sha256(), 0
     while chunk := handle.read(CHUNK):
         digest.update(chunk)

@@ -86,6 +86,16 @@ def stop_group(process: subprocess.Popen, timeout: float = 30) -> None:
     process.wait(timeout=10)
 
 
+def shut_down(worker: subprocess.Popen, client, queue: str, instance: DagsterInstance | None) -> None:
+    """Stop the worker's process group, drop the test queue's keys from Redis, close the instance."""
+    stop_group(worker)
+    for key in client.scan_iter(match=f"*{queue}*"):
+        client.delete(key)
+    client.close()
+    if instance is not None:
+        instance.dispose()
+
+
 def wait_until_ready(process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -161,12 +171,7 @@ def celery_run(request, tmp_path_factory):
                 "worker_pids": group_members(worker.pid),
             }
         finally:
-            stop_group(worker)
-            for key in client.scan_iter(match=f"*{queue}*"):
-                client.delete(key)
-            client.close()
-            if instance is not None:
-                instance.dispose()
+            shut_down(worker, client, queue, instance)
 
 
 def the_run(instance):

@@ -2,7 +2,9 @@
 
 Only a folder whose every file has expired is removed, and only if it lies
 inside the exports directory once symlinks are resolved and is not itself a
-symlink; files inside are removed without following links. Each deleted file
+symlink; files inside are removed without following links. On S3 only keys
+below the prefix, in `<prefix>/<sprint id>/<export folder>/`, are listed or
+deleted. Each deleted file
 is recorded as an observation of its asset partition, which the history reads
 as "deleted". Export folders that no record points at any more (their run was
 deleted) go once older than the retention, judged by the time in the folder's
@@ -13,8 +15,6 @@ warning naming the run and partition.
 
 # No `from __future__ import annotations`: Dagster reads the op's type hints at definition time.
 import datetime as dt
-import shutil
-from pathlib import Path
 
 from dagster import (
     AssetKey,
@@ -30,7 +30,8 @@ from dagster import (
 from pydantic import Field
 
 from sprint_exports import settings
-from sprint_exports.exports.cleanup import remove_empty_parent, safe_to_remove, stray_partials, unrecorded_folders
+from sprint_exports.exports.cleanup import unrecorded_folders
+from sprint_exports.exports.storage import ExportStorage, StoredPath
 from sprint_exports.instance.history import all_records, deleted_paths
 from sprint_exports.instance.run_records import read_export_record
 from sprint_exports.names import DELETED_PATH, EXPORT_ASSET_NAMES
@@ -45,12 +46,12 @@ class CleanupConfig(Config):
 ExpiredFile = tuple[str, str, str, str]  # asset, partition, path, run id
 
 
-def recorded_folders(instance, root: Path, now: dt.datetime, warn) -> tuple[set[Path], dict[Path, list[ExpiredFile]]]:
+def recorded_folders(instance, root: StoredPath, now: dt.datetime, warn) -> tuple[set[StoredPath], dict[StoredPath, list[ExpiredFile]]]:
     """Every folder a trustworthy record points at, and those whose every recorded file has expired by `now`.
 
     Records that are not ours or are malformed are skipped with `warn`; they never stop the clean-up.
     """
-    files: dict[Path, list[tuple[ExpiredFile, dt.datetime]]] = {}
+    files: dict[StoredPath, list[tuple[ExpiredFile, dt.datetime]]] = {}
     for asset_name in EXPORT_ASSET_NAMES.values():
         for record in all_records(instance, AssetRecordsFilter(asset_key=AssetKey(asset_name))):
             exported = read_export_record(record, root, warn)
@@ -69,7 +70,8 @@ def recorded_folders(instance, root: Path, now: dt.datetime, warn) -> tuple[set[
 def remove_expired_exports(context: OpExecutionContext, config: CleanupConfig, export_store: ExportStore) -> None:
     now = dt.datetime.fromisoformat(config.as_of) if config.as_of else dt.datetime.now(dt.UTC)
     now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
-    root = export_store.root()
+    storage: ExportStorage = export_store.storage()
+    root = storage.root
     already = deleted_paths(context.instance)
     verb = "Would remove" if config.dry_run else "Removed"
     removed, refused = [], []
@@ -77,15 +79,13 @@ def remove_expired_exports(context: OpExecutionContext, config: CleanupConfig, e
     for folder, files in sorted(expired.items()):
         if all(path in already for _, _, path, _ in files):
             continue
-        problem = safe_to_remove(folder, root)
+        problem = storage.safe_to_remove(folder)
         if problem:
             refused.append(problem)
             context.log.warning(f"Not removing: {problem}")
             continue
         if not config.dry_run:
-            if folder.exists():
-                shutil.rmtree(folder)  # unlinks symlinks inside, never follows them
-            remove_empty_parent(folder, root)
+            storage.remove_folder(folder)
             for asset_name, partition, path, run_id in files:
                 context.log_event(
                     AssetObservation(
@@ -97,16 +97,15 @@ def remove_expired_exports(context: OpExecutionContext, config: CleanupConfig, e
         removed.append(str(folder))
         context.log.info(f"{verb} {folder} ({len(files)} files)")
     retention = settings.retention_days()  # unrecorded folders have no run tags: the global setting
-    unrecorded = unrecorded_folders(root, recorded, now - dt.timedelta(days=retention))
+    unrecorded = unrecorded_folders(storage.export_folders(), recorded, now - dt.timedelta(days=retention))
     for folder in unrecorded:
         if not config.dry_run:
-            shutil.rmtree(folder)
-            remove_empty_parent(folder, root)
+            storage.remove_folder(folder)
         context.log.info(f"{verb} {folder}: no record points at it and it is older than {retention} days")
-    partials = stray_partials(root, now)
+    partials = storage.stray_partials(now)
     for partial in partials:
         if not config.dry_run:
-            partial.unlink(missing_ok=True)
+            storage.remove_file(partial)
         context.log.info(f"{verb} {partial}: an unfinished write, untouched for over a day")
     context.add_output_metadata(
         {

@@ -18,6 +18,7 @@ from dagster import DagsterInstance, DagsterRun, Failure
 
 from sprint_exports import names, settings
 from sprint_exports.delivery.message import check_subject_template
+from sprint_exports.exports.storage import export_storage
 
 
 def refuse_environment_reads(run: DagsterRun | None) -> None:
@@ -57,7 +58,7 @@ def check_export_run(run: DagsterRun) -> None:
     """Fail an export run, before any step, whose settings or options are not allowed."""
     try:
         run_retention_days(run.tags)
-        settings.exports_dir()
+        export_storage().check()  # the setting, and on S3 the bucket and credentials
         settings.render_processes()
         subject = run.tags.get(names.SUBJECT)
         if subject is not None:

@@ -10,11 +10,11 @@ A run shortens or lengthens its own retention only through the bounded
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from dagster import ConfigurableResource, Failure, InitResourceContext
 
 from sprint_exports import settings
+from sprint_exports.exports.storage import ExportStorage, StoredPath, export_storage
 from sprint_exports.defs.common.run_start import refuse_environment_reads, run_retention_days
 
 
@@ -31,8 +31,12 @@ class ExportStore(ConfigurableResource):
         except settings.SettingError as error:
             raise Failure(f"Run refused before any step: {error}") from None
 
-    def root(self) -> Path:
+    def root(self) -> StoredPath:
+        """SPRINT_EXPORTS_DIR: a local folder, or an S3 prefix (`ObjectPath`)."""
         return settings.exports_dir()
+
+    def storage(self) -> ExportStorage:
+        return export_storage()
 
     def retention(self, run_tags: Mapping[str, str]) -> int:
         """The run's retention tag if it has one, else SPRINT_EXPORTS_RETENTION_DAYS (both bounded)."""
