@@ -29,7 +29,7 @@ from functools import partial
 
 from sprint_exports.formats import OnRows, OutputFormat
 from sprint_exports.report.model import SprintReport
-from sprint_exports.exports.storage import StoredPath
+from sprint_exports.exports.storage import StoredPath, storage_at
 from sprint_exports.exports.store import ExportFile, write_export
 from sprint_exports.templates import Template
 
@@ -92,7 +92,8 @@ def _write_in_pool(tasks: Sequence[ExportTask], options: ExportOptions, processe
     """Render on a pool of `processes` workers: the one the last batch of this process left, or a new one.
 
     A batch that ends early (a sprint failed, or the step was stopped) terminates its pool, so the
-    sprints still queued are not written behind the caller's back; one that completes leaves it
+    sprints still queued are not written behind the caller's back, and removes the temporary files
+    of the writes it cut short; one that completes leaves it
     for the next (the next format's step of the same run): each start costs its workers a second
     of CPU importing the renderers.
     """
@@ -110,6 +111,9 @@ def _write_in_pool(tasks: Sequence[ExportTask], options: ExportOptions, processe
             _idle_pools[processes] = pool
         else:
             pool.terminate()
+            pool.join()  # the workers are gone: what they were writing stays unfinished
+            for task in tasks:
+                storage_at(task.folder).discard_unfinished(task.folder, options.output_format.extension)
 
 
 # Pools whose last batch completed, by size; multiprocessing terminates them when the process exits.

@@ -119,6 +119,13 @@ class ExportStorage(ABC):
     @abstractmethod
     def remove_file(self, path: StoredPath) -> None: ...
 
+    def discard_unfinished(self, folder: StoredPath, extension: str) -> None:
+        """Remove what writers of `.extension` files that were killed mid-write left in `folder`.
+
+        Called for a run's own export folders once its render workers are stopped; the extension
+        keeps it off the other formats, whose steps may still be writing there.
+        """
+
     def recorded_path(self, value: object, sprint_id: int) -> StoredPath:
         """`value` as the path of an export file of `sprint_id` inside the root; or BadRecord.
 
@@ -230,6 +237,13 @@ class LocalStorage(ExportStorage):
 
     def stray_partials(self, now: dt.datetime) -> list[Path]:
         return local_stray_partials(self.root, now)
+
+    def discard_unfinished(self, folder: Path, extension: str) -> None:
+        if not folder.is_dir():
+            return
+        for leftover in folder.glob(f".*.{extension}.*.partial"):
+            leftover.unlink(missing_ok=True)
+        _remove_if_empty(folder)
 
     def remove_file(self, path: Path) -> None:
         path.unlink(missing_ok=True)
