@@ -358,8 +358,8 @@ class S3Storage(ExportStorage):
         return None
 
     def remove_folder(self, folder: ObjectPath) -> None:
-        if self.safe_to_remove(folder):
-            raise ValueError(self.safe_to_remove(folder))
+        if reason := self.safe_to_remove(folder):
+            raise ValueError(reason)
         keys = [name for name in self.fs.find(f"{folder.fs_path}/") if ObjectPath.parse(f"s3://{name}").parent == folder]
         if keys:
             self.fs.rm(keys)
