@@ -13,8 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 from pypdf import PdfReader
+from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from sprint_exports.formats.pdf import charts as pdf_charts
 from sprint_exports.formats.pdf import document as pdf
 from sprint_exports.formats.pdf import runs, tounicode
 from sprint_exports.formats.pdf import style as pdf_style
@@ -171,6 +173,53 @@ def test_charts_are_drawn_as_vector_paths(rendered):
     first_page = rendered.reader.pages[0].get_contents().get_data().decode("latin-1")
     # Lines and bars of the charts: many stroked path segments on the first page.
     assert first_page.count(" l ") + first_page.count(" l\n") > 20
+
+
+def filled_rectangles(content: str, colour: colors.Color) -> list[tuple[float, ...]]:
+    """(x, y, width, height) of each rectangle filled in `colour` in a page's content stream."""
+    fill = " ".join(f"{component:g}".lstrip("0") or "0" for component in colour.rgb()) + " rg"
+    rectangles = []
+    for block in content.split(fill)[1:]:
+        for line in block.split("\n")[1:]:
+            found = re.fullmatch(r"n ([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+) re f\*", line)
+            if found is None:
+                break
+            rectangles.append(tuple(float(number) for number in found.groups()))
+    return rectangles
+
+
+def test_velocity_bars_are_as_tall_as_the_points_and_this_sprint_stands_out(
+    demo_extracts, make_report, default_template, tmp_path
+):
+    sprint_report = max(
+        (make_report(sprint_id) for sprint_id in demo_extracts), key=lambda report: report.metrics.velocity_history.height
+    )
+    history = sprint_report.metrics.velocity_history
+    assert history.height >= 3 and sprint_report.sprint.id in history["id"].to_list()
+    rendered = render_pdf(sprint_report, default_template, tmp_path / "velocity.pdf")
+    content = rendered.reader.pages[0].get_contents().get_data().decode("latin-1")
+    others = filled_rectangles(content, pdf_charts.BAR_COLOUR)
+    (current,) = filled_rectangles(content, pdf_charts.CURRENT_BAR_COLOUR)
+    bars = sorted([*others, current])  # left to right, as the history is ordered
+    velocities = history["velocity"].to_list()
+    assert len(bars) == len([value for value in velocities if value])
+    heights = [height for _, _, _, height in bars]
+    for height, velocity in zip(heights, velocities, strict=True):
+        assert height / heights[0] == pytest.approx(velocity / velocities[0], rel=1e-4)
+    position = history["id"].to_list().index(sprint_report.sprint.id)
+    assert bars[position] == current, "this sprint's bar has the highlight colour"
+    assert len({y for _, y, _, _ in bars}) == 1, "every bar stands on the axis"
+    page = rendered.pages[0]
+    for value in velocities:
+        assert f"{value:.0f}" in page, "each bar is labelled with its points"
+
+
+@pytest.mark.parametrize(
+    ("highest", "ticks"),
+    [(807, [0, 200, 400, 600, 800, 1000]), (5, [0, 1, 2, 3, 4, 5]), (12, [0, 2.5, 5, 7.5, 10, 12.5]), (0, [0, 1]), (0.3, [0, 0.1, 0.2, 0.3])],
+)
+def test_value_axis_ticks_are_round_and_reach_the_highest_value(highest, ticks):
+    assert pdf_charts.value_ticks(highest) == pytest.approx(ticks)
 
 
 def test_only_our_fonts_are_used_all_embedded_as_subsets(rendered):

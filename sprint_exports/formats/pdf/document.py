@@ -52,9 +52,6 @@ from sprint_exports.templates import Template
 from sprint_exports.text import one_line
 
 rl_config.useA85 = 0  # process-wide: pure-Python ASCII85 costs seconds per 100,000 rows, only 7-bit mail needs it
-# Process-wide: no type check on every attribute set on a chart's shapes (about a tenth of a 200-issue
-# sprint's PDF). Our charts are built by code the tests render, not from user input.
-rl_config.shapeChecking = 0
 
 PAGE_SIZE = landscape(A4)
 MARGIN = 12 * mm

@@ -9,6 +9,7 @@ same way. Text is never parsed: a name like `<b>&` shows exactly that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from reportlab.lib.colors import Color
@@ -84,12 +85,12 @@ class TextLines(Flowable):
 def draw_lines(canvas: Canvas, x: float, top: float, lines: tuple[str, ...], style: TextStyle) -> None:
     """Display `lines` from `top` down, starting at `x`, as one text object."""
     first = top - style.leading + (style.leading - style.size) / 2 + DESCENT * style.size
-    _draw(canvas, x, [(first - index * style.leading, line) for index, line in enumerate(lines)], style)
+    draw_placed(canvas, [(x, first - index * style.leading, line) for index, line in enumerate(lines)], style)
 
 
 def draw_at_baseline(canvas: Canvas, x: float, baseline: float, line: str, style: TextStyle) -> None:
     """Display one line sitting on `baseline`, starting at `x`."""
-    _draw(canvas, x, [(baseline, line)], style)
+    draw_placed(canvas, [(x, baseline, line)], style)
 
 
 def _writer(canvas: Canvas, style: TextStyle) -> LineWriter:
@@ -103,10 +104,11 @@ def _writer(canvas: Canvas, style: TextStyle) -> LineWriter:
     return writer
 
 
-def _draw(canvas: Canvas, x: float, placed: list[tuple[float, str]], style: TextStyle) -> None:
+def draw_placed(canvas: Canvas, placed: Sequence[tuple[float, float, str]], style: TextStyle) -> None:
+    """Display each (left, baseline, line) in one text object: a chart's labels, a block's lines."""
     writer = _writer(canvas, style)
     text = TextBlock()
-    for baseline, line in placed:
+    for x, baseline, line in placed:
         text.show(writer, x, baseline, line)
     canvas.saveState()
     canvas.setFillColor(style.colour)
