@@ -22,8 +22,10 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import multiprocessing.pool
+import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -122,7 +124,29 @@ _idle_pools: dict[int, multiprocessing.pool.Pool] = {}
 
 def _new_pool(processes: int) -> multiprocessing.pool.Pool:
     # "spawn": the calling process is a Dagster run worker with threads of its own, which fork would copy mid-flight.
-    return multiprocessing.get_context("spawn").Pool(processes)
+    with _environment(WORKER_ENVIRONMENT):  # spawned workers start with the environment of this moment
+        return multiprocessing.get_context("spawn").Pool(processes)
+
+
+# Each worker renders one small sprint at a time, one worker per core, so polars' own thread pool (a
+# thread per core in every worker) only adds hand-offs: a 200-issue CSV took 6.3 ms of CPU with it and
+# 3.9 ms without, its metrics 3.5 and 2.2. Polars reads the variable once, when it is imported.
+WORKER_ENVIRONMENT = {"POLARS_MAX_THREADS": "1"}
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """`variables` set in os.environ while the block runs, then put back as they were."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dataclass(frozen=True)

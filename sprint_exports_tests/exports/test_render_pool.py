@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 
 import pytest
 
 from sprint_exports import settings
 from sprint_exports.formats import get_format
+from sprint_exports.exports import render_pool
 from sprint_exports.exports.render_pool import MIN_POOL_SPRINTS, ExportOptions, ExportTask, pool_size, write_exports
 from sprint_exports.exports.store import sha256_of
 
@@ -61,6 +63,23 @@ def test_a_completed_batch_leaves_its_workers_to_the_next_and_a_failed_one_stops
         list(write_exports(tasks_for(make_report, tmp_path / "c", sprint_ids), options(default_template, "csv"), processes=2))
     alive = {process.pid for process in multiprocessing.active_children()}
     assert not workers & alive, "a batch that failed stops its workers: nothing queued goes on writing"
+
+
+def polars_threads(_: object) -> int:
+    import polars
+
+    return polars.thread_pool_size()
+
+
+def test_workers_run_polars_on_one_thread_and_leave_the_environment_as_it_was(monkeypatch):
+    monkeypatch.setenv("POLARS_MAX_THREADS", "7")
+    pool = render_pool._new_pool(2)
+    try:
+        assert pool.map(polars_threads, range(2)) == [1, 1], "one worker per core, one polars thread each"
+    finally:
+        pool.terminate()
+        pool.join()
+    assert os.environ["POLARS_MAX_THREADS"] == "7"
 
 
 def test_small_batches_and_daemonic_processes_render_in_process():
