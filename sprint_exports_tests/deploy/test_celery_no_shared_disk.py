@@ -88,6 +88,7 @@ def no_shared_disk_run(request, tmp_path_factory):
             "SPRINT_EXPORTS_SECRET_KEY": PRODUCTION_SECRET_KEY,
             "DAGSTER_CELERY_BROKER_URL": REDIS_URL,
             "SPRINT_EXPORTS_CELERY_QUEUE": queue,
+            "DAGSTER_EVENT_BATCH_SIZE": "1000",  # deploy/README.md asks it of every host on PostgreSQL: batched recording
             **s3_environment(endpoint),
         }
 
@@ -134,6 +135,18 @@ def test_every_step_ran_in_the_worker_and_the_run_succeeded(no_shared_disk_run):
     step_pids = {e.dagster_event.step_key: e.dagster_event.pid for e in instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_START)}
     assert set(step_pids) == STEPS
     assert set(step_pids.values()) <= no_shared_disk_run["worker_pids"], "every step ran on the worker host"
+
+
+def test_the_worker_recorded_the_files_in_batches(no_shared_disk_run):
+    """With DAGSTER_EVENT_BATCH_SIZE on the worker, the files' materializations come from the steps'
+    outputs (Dagster batches only those; they carry a data version), not one yielded event each."""
+    instance = no_shared_disk_run["instance"]
+    (run,) = instance.get_runs()
+    for step in ("sprint_csv", "sprint_xlsx", "sprint_pdf"):
+        events = [e.dagster_event for e in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+                  if e.dagster_event.step_key == step]
+        assert len(events) == 3
+        assert all("dagster/data_version" in event.event_specific_data.materialization.tags for event in events), step
 
 
 def test_the_files_are_right_in_s3_and_none_is_on_either_local_disk(no_shared_disk_run, demo_extracts):
