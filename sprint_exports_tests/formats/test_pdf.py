@@ -358,6 +358,51 @@ def test_template_without_issue_table(sprint_report, tmp_path):
     assert sprint_report.issues["key"][0] not in document.text
 
 
+def test_sprint_facts_and_metrics_sit_side_by_side_with_their_labels_shaded(rendered, sprint_report):
+    first = rendered.reader.pages[0]
+    lefts: dict[str, float] = {}
+
+    def collect(text: str, cm, tm, font, size) -> None:
+        for label in ("Goal", "Planned points"):
+            if text.startswith(label):
+                lefts.setdefault(label, cm[4] + tm[4])
+
+    first.extract_text(visitor_text=collect)
+    assert lefts["Planned points"] > lefts["Goal"] + 100, "the metrics beside the facts, not under them"
+    content = first.get_contents().get_data().decode("latin-1")
+    shaded = sorted(filled_rectangles(content, pdf_style.ZEBRA_FILL), key=lambda rectangle: rectangle[2])
+    assert [round(width / pdf.mm) for _, _, width, _ in shaded] == [24, 64], "each table's label column"
+    facts, metrics = (height for _, _, _, height in shaded)
+    assert facts / len(sprint_report.facts()) == pytest.approx(metrics / len(sprint_report.metric_rows()))
+
+
+def test_a_goal_longer_than_a_page_continues_on_the_next_page(sprint_report, default_template, tmp_path):
+    words = [f"goalword{index}" for index in range(1500)]
+    report = dataclasses.replace(sprint_report, sprint=dataclasses.replace(sprint_report.sprint, goal=" ".join(words)))
+    document = render_pdf(report, default_template, tmp_path / "goal.pdf")
+    found = re.findall(r"goalword\d+", document.text)
+    assert found == words, "every word of the goal once, in order"
+    pages = [number for number, text in enumerate(document.pages) if "goalword" in text]
+    assert len(pages) >= 2 and pages == list(range(pages[0], pages[-1] + 1))
+
+
+def test_a_long_team_repeats_its_header_on_every_page(sprint_report, default_template, tmp_path):
+    count = 150
+    members = pl.DataFrame(
+        {
+            **{name: [sprint_report.members[name][0]] * count for name in sprint_report.members.columns},
+            "name": [f"Member {index:03d}" for index in range(count)],
+        },
+        schema=sprint_report.members.schema,
+    )
+    document = render_pdf(dataclasses.replace(sprint_report, members=members), default_template, tmp_path / "team.pdf")
+    pages = [text for text in document.pages if re.search(r"Member \d{3}", text)]
+    assert len(pages) >= 2
+    for text in pages:
+        assert "Capacity (h)" in text
+    assert re.findall(r"Member (\d{3})", document.text) == [f"{index:03d}" for index in range(count)]
+
+
 def test_issue_table_alone_with_one_column(sprint_report, tmp_path):
     template = Template.model_validate(
         {

@@ -43,7 +43,8 @@ from sprint_exports.report.issue_order import issue_rows
 from sprint_exports.formats.pdf.charts import burndown_chart, velocity_chart
 from sprint_exports.formats.pdf.collector import collection_paused
 from sprint_exports.formats.pdf.fonts import FONT, register_fonts
-from sprint_exports.formats.pdf.style import GRID_COLOUR, HEADER_FILL, ZEBRA_FILL
+from sprint_exports.formats.pdf.small_table import SmallTable, cells
+from sprint_exports.formats.pdf.style import GRID_COLOUR
 from sprint_exports.formats.pdf.table import issue_table
 from sprint_exports.formats.pdf.text_lines import TextLines, TextStyle, draw_at_baseline
 from sprint_exports.formats.pdf.wrap import wrap_text
@@ -126,7 +127,7 @@ def _story(
     return story, row_count
 
 
-# --- small sections: a handful of rows each, so plain Tables of TextLines are fine
+# --- small sections: a handful of rows each
 
 
 def _heading(text: str) -> TextLines:
@@ -137,11 +138,8 @@ def _section_heading(text: str) -> list[Flowable]:
     return [CondPageBreak(SECTION_START_HEIGHT), _heading(text)]
 
 
-def _key_value_table(rows: Sequence[tuple[str, str]], widths: list[float]) -> Table:
-    data = [[TextLines(label, BODY_STYLE), TextLines(str(value), BODY_STYLE)] for label, value in rows]
-    table = Table(data, colWidths=widths, hAlign="LEFT", splitInRow=1)  # a very long goal may span pages
-    table.setStyle(_small_table_style(header=False))
-    return table
+def _key_value_table(rows: Sequence[tuple[str, str]], widths: list[float]) -> SmallTable:
+    return SmallTable([cells([label, str(value)], widths, BODY_STYLE) for label, value in rows], widths)
 
 
 def _side_by_side(blocks: list[list[Flowable]], gap: float, width: float, max_height: float) -> list[Flowable]:
@@ -172,33 +170,13 @@ def _side_by_side(blocks: list[list[Flowable]], gap: float, width: float, max_he
 def _team_table(members: pl.DataFrame) -> Flowable:
     if members.is_empty():
         return TextLines("No team members", NOTE_STYLE)
-    header = [TextLines(label, BODY_STYLE.as_bold()) for label in ("Name", "Role", "Capacity (h)")]
-    data = [header] + [
-        [
-            TextLines(member["name"] or "", BODY_STYLE),
-            TextLines(member["role"] or "", BODY_STYLE),
-            TextLines(str(member["capacity"] or 0), BODY_STYLE),
-        ]
+    widths = [70 * mm, 55 * mm, 25 * mm]
+    header = cells(["Name", "Role", "Capacity (h)"], widths, BODY_STYLE.as_bold())
+    body = [
+        cells([member["name"] or "", member["role"] or "", str(member["capacity"] or 0)], widths, BODY_STYLE)
         for member in members.iter_rows(named=True)
     ]
-    table = Table(data, colWidths=[70 * mm, 55 * mm, 25 * mm], hAlign="LEFT", repeatRows=1, splitInRow=1)
-    table.setStyle(_small_table_style(header=True))
-    return table
-
-
-def _small_table_style(header: bool) -> TableStyle:
-    commands: list[tuple] = [
-        ("FONTNAME", (0, 0), (-1, -1), FONT),  # the cell font Table sets before each cell; Helvetica otherwise
-        ("GRID", (0, 0), (-1, -1), 0.3, GRID_COLOUR),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-    ]
-    if header:
-        commands.append(("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL))
-    else:
-        commands.append(("BACKGROUND", (0, 0), (0, -1), ZEBRA_FILL))
-    return TableStyle(commands)
+    return SmallTable([header, *body], widths, header=True)
 
 
 def _charts(report: SprintReport) -> list[Flowable]:
@@ -211,11 +189,11 @@ def _charts(report: SprintReport) -> list[Flowable]:
     notes = report.burndown_notes()
     if burndown is not None and notes:  # annotate: why the line ends above planned - completed
         burndown = [burndown, TextLines("Not burned down (no resolution date within the sprint): " + "; ".join(notes) + ".", NOTE_STYLE)]
-    cells = [
+    chart_cells = [
         burndown or TextLines(report.burndown_absence() or "No burndown to plot.", NOTE_STYLE),
         velocity or TextLines("Velocity history: the team has no completed sprints yet.", NOTE_STYLE),
     ]
-    table = Table([cells], colWidths=[width + 8 * mm, width], hAlign="LEFT")
+    table = Table([chart_cells], colWidths=[width + 8 * mm, width], hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [

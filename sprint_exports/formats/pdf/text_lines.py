@@ -82,10 +82,15 @@ class TextLines(Flowable):
         draw_lines(self.canv, 0, self.height, self._lines or (), self.style)
 
 
-def draw_lines(canvas: Canvas, x: float, top: float, lines: tuple[str, ...], style: TextStyle) -> None:
+def draw_lines(canvas: Canvas, x: float, top: float, lines: Sequence[str], style: TextStyle) -> None:
     """Display `lines` from `top` down, starting at `x`, as one text object."""
+    draw_placed(canvas, placed_lines(x, top, lines, style), style)
+
+
+def placed_lines(x: float, top: float, lines: Sequence[str], style: TextStyle) -> list[tuple[float, float, str]]:
+    """(left, baseline, line) of `lines` set from `top` down at `x`, each centred in its leading."""
     first = top - style.leading + (style.leading - style.size) / 2 + DESCENT * style.size
-    draw_placed(canvas, [(x, first - index * style.leading, line) for index, line in enumerate(lines)], style)
+    return [(x, first - index * style.leading, line) for index, line in enumerate(lines)]
 
 
 def draw_at_baseline(canvas: Canvas, x: float, baseline: float, line: str, style: TextStyle) -> None:
