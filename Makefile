@@ -12,9 +12,13 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/sprint-exports demo
 
+# The suite on TEST_WORKERS processes, each test file whole on one of them (its module fixtures are
+# shared by its tests). One file alone, without workers: make test TEST_WORKERS=0 PYTEST_ARGS=path
+TEST_WORKERS ?= 2
+
 test: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The Dagster UI on :3000 and the portal on :3001; one Ctrl-C stops every process of both.
 # Other ports: make dev DEV_ARGS="--dagster-port 3100 --portal-port 3101"
