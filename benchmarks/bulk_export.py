@@ -29,8 +29,8 @@ Reported per tree:
   use: 1.0 means every core worked all the time.
 
 `DAGSTER_EVENT_BATCH_SIZE` (`--event-batch-size`, default 1000) is set for
-this tree on PostgreSQL, as `sprint-exports` sets it for itself there and
-deploy/README.md asks of deployments; the reference runs with the
+this tree, as `sprint-exports` sets it for itself and deploy/README.md asks
+of deployments; the reference runs with the
 environment it had (unset). Partitions are registered and definitions loaded
 before the clock.
 
@@ -318,7 +318,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--reference", default="main", help="git revision measured beside this tree ('' to skip)")
     parser.add_argument("--order", choices=("reference-first", "this-first"), default="reference-first")
-    parser.add_argument("--event-batch-size", type=int, default=1000, help="DAGSTER_EVENT_BATCH_SIZE for this tree on PostgreSQL (0: unset)")
+    parser.add_argument("--event-batch-size", type=int, default=1000, help="DAGSTER_EVENT_BATCH_SIZE for this tree (0: unset)")
     parser.add_argument("--render-processes", type=int, help="SPRINT_EXPORTS_RENDER_PROCESSES (default: one per core)")
     parser.add_argument(
         "--postgres-socket", help="reach PostgreSQL through this Unix socket folder (e.g. /var/run/postgresql), not TCP"
@@ -342,11 +342,11 @@ def run_one(args, base: Path, tracker: Path, name: str, tree: Path) -> tuple[dic
     }
     if args.render_processes is not None:
         env["SPRINT_EXPORTS_RENDER_PROCESSES"] = str(args.render_processes)
+    if name == "this" and args.event_batch_size > 0:
+        env["DAGSTER_EVENT_BATCH_SIZE"] = str(args.event_batch_size)
     log(f"{name}: all {args.sprints} sprints as one run ({tree}) ...")
     if args.instance == "postgres":
         shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
-        if name == "this" and args.event_batch_size > 0:
-            env["DAGSTER_EVENT_BATCH_SIZE"] = str(args.event_batch_size)
         env.setdefault("SPRINT_EXPORTS_SECRET_KEY", "bulk-benchmark-key-" + "0" * 40)
         with ScratchDatabase(f"sprint_exports_bench_{os.getpid()}_{name}") as url:
             if args.postgres_socket:  # same database, reached without TCP

@@ -27,7 +27,7 @@ def open_instance():
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ.setdefault(ONE_PLANNED_EVENT_PER_ASSET, "true")  # an explicit setting wins
     instance = DagsterInstance.get()
-    enable_batches_for(instance)  # PostgreSQL: export steps record their files in batches
+    enable_batches_for(instance)  # export steps record their files in batches
     return instance
 
 

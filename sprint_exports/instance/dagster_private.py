@@ -10,11 +10,11 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from dagster import AssetExecutionContext, DagsterInstance
+from dagster import AssetExecutionContext, AssetKey, DagsterEventType, DagsterInstance, EventLogEntry
 
 # The embedded SQLite event log's class, its cross-run shard's name, and what its `_connect` uses
 # (see keep_sqlite_event_log_open and reuse_sqlite_event_log_engines).
@@ -22,6 +22,8 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME as SQLITE_INDEX_SHARD,
     SqliteEventLogStorage,
 )
+# The event log's table (see write_sqlite_event_batches).
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.sql import create_engine as sqlite_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import event as sqlalchemy_event
@@ -203,8 +205,69 @@ def _commit_without_sync(dbapi_connection: Any, _record: Any) -> None:
 _REUSES_ENGINES = "_sprint_exports_reuses_engines"
 
 
+def is_sqlite_event_log(instance: DagsterInstance) -> bool:
+    """Whether the instance's event log is the embedded SQLite one (Dagster's default)."""
+    return isinstance(instance.event_log_storage, SqliteEventLogStorage)
+
+
+def write_sqlite_event_batches(instance: DagsterInstance) -> None:
+    """On the embedded SQLite instance, write a batch of one run's materializations in two
+    transactions, as PostgreSQL's event log does, instead of one event (two transactions) at a time.
+
+    Public API missing: `SqliteEventLogStorage` (1.13.27) inherits
+    `EventLogStorage.store_event_batch`, which loops over `store_event`:
+    each materialization commits to the run's shard, then again to the index
+    shard, with the statements built, connections opened and the WAL written
+    every time. This does for SQLite what `PostgresEventLogStorage.
+    store_event_batch` does (`dagster_postgres/event_log/event_log.py`): one
+    multi-row INSERT of the events, here into the run shard and again into
+    the index shard (SQLite mirrors asset events there), the batch's asset
+    event tags, and the asset table's last materialization, once per asset
+    key, from the batch's last event of that key. Any other batch (other
+    event types, several runs) goes to Dagster's own loop, and should this
+    raise, Dagster falls back to writing the events one at a time. Idempotent.
+    """
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqliteEventLogStorage) or getattr(storage, _WRITES_BATCHES, False):
+        return
+    one_at_a_time = storage.store_event_batch
+
+    def store_event_batch(events: Sequence[EventLogEntry]) -> None:
+        kinds = {event.dagster_event_type for event in events}
+        if not events or kinds != {DagsterEventType.ASSET_MATERIALIZATION} or len({e.run_id for e in events}) != 1:
+            one_at_a_time(events)
+            return
+        for start in range(0, len(events), SQLITE_BATCH_ROWS):
+            _store_materializations(storage, events[start : start + SQLITE_BATCH_ROWS])
+
+    storage.store_event_batch = store_event_batch  # an attribute of this storage object only
+    setattr(storage, _WRITES_BATCHES, True)
+
+
+# Events per INSERT: SQLite binds at most 32,766 values a statement, an event row fewer than 10.
+SQLITE_BATCH_ROWS = 1000
+_WRITES_BATCHES = "_sprint_exports_writes_batches"
+
+
+def _store_materializations(storage: SqliteEventLogStorage, events: Sequence[EventLogEntry]) -> None:
+    statement = storage.prepare_insert_event_batch(events)
+    with storage.run_connection(events[0].run_id) as connection:
+        connection.execute(statement)
+    with storage.index_transaction() as connection:
+        inserted = connection.execute(statement.returning(SqlEventLogStorageTable.c.id)).fetchall()
+        # One INSERT takes consecutive ids in the order of its rows; RETURNING gives them in no set order.
+        event_ids = sorted(row[0] for row in inserted)
+        storage._store_asset_event_tags(connection, events, event_ids)  # noqa: SLF001 - see write_sqlite_event_batches
+        last: dict[AssetKey, tuple[EventLogEntry, int]] = {}
+        for event, event_id in zip(events, event_ids, strict=True):
+            last[event.get_dagster_event().asset_key] = (event, event_id)
+        for event, event_id in last.values():
+            storage._store_asset_event(connection, event, event_id)  # noqa: SLF001
+
+
 def prepare_event_writes(instance: DagsterInstance, run_id: str) -> None:
     """What every sprint step does before its first materialization: the work-arounds above."""
     remember_event_tables(instance)
     reuse_sqlite_event_log_engines(instance)
     keep_sqlite_event_log_open(instance, run_id)
+    write_sqlite_event_batches(instance)

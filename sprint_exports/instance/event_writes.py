@@ -8,9 +8,9 @@ as its own event, except where the event log can write a batch in one statement:
   added to the context, then the output) go to the storage as one multi-row
   INSERT per batch. Each single event costs two new connections (10–13 ms).
   A yielded `AssetMaterialization` is never batched.
-- **SQLite**: the storage writes a "batch" one event at a time, and
-  output-derived events carry an extra indexed tag (`dagster/data_version`),
-  so batching there was measured slower (80 s against 71 s for 1,000 sprints).
+- **SQLite**: Dagster's storage writes a "batch" one event at a time (two
+  commits each), so the sprint steps give it a batch writer of the same kind
+  (`write_sqlite_event_batches`); with it, the same variable batches there too.
 
 So an export step records in batches exactly when `records_in_batches` says so;
 otherwise it records each file the moment it is written.
@@ -23,6 +23,8 @@ import os
 from dagster import DagsterInstance
 from dagster_postgres import PostgresEventLogStorage
 
+from sprint_exports.instance.dagster_private import is_sqlite_event_log
+
 # Dagster reads this on every event, in the process that runs the step.
 EVENT_BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE"
 # A batch per step output: a 1,000-sprint step's materializations in one INSERT.
@@ -30,8 +32,9 @@ DEFAULT_EVENT_BATCH_SIZE = 1000
 
 
 def writes_batches(instance: DagsterInstance) -> bool:
-    """Whether the instance's event log writes a batch of events as one statement (PostgreSQL)."""
-    return isinstance(instance.event_log_storage, PostgresEventLogStorage)
+    """Whether the instance's event log writes a batch of events as one statement: PostgreSQL's does,
+    and SQLite's once the sprint steps have given it a batch writer (`write_sqlite_event_batches`)."""
+    return isinstance(instance.event_log_storage, PostgresEventLogStorage) or is_sqlite_event_log(instance)
 
 
 def event_batch_size() -> int:
@@ -44,7 +47,7 @@ def event_batch_size() -> int:
 
 def records_in_batches(instance: DagsterInstance) -> bool:
     """The one decision: export steps hand their files' metadata to Dagster at the end of the step
-    (written in batches) on PostgreSQL with batching on; everywhere else, one event per file."""
+    (written in batches) when batching is on; otherwise, one event per file."""
     return writes_batches(instance) and event_batch_size() > 0
 
 

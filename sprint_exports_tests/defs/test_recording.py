@@ -1,6 +1,6 @@
-"""How export steps record their files, on both instance types: per event on SQLite, in batches on
-PostgreSQL with DAGSTER_EVENT_BATCH_SIZE. Same records either way, and a run that fails part-way
-still lists the files it wrote before the failure.
+"""How export steps record their files, on both instance types: in batches with DAGSTER_EVENT_BATCH_SIZE
+(SQLite through our batch writer), per event without it. Same records either way, and a run that fails
+part-way still lists the files it wrote before the failure.
 
 The PostgreSQL half is required on CI (CI=true) and skips with a printed reason elsewhere when the
 server is not reachable.
@@ -17,6 +17,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, instance_for_test
 from dagster._core.instance.ref import InstanceRef
 
+from sprint_exports.instance.dagster_private import write_sqlite_event_batches
 from sprint_exports.instance.event_writes import EVENT_BATCH_SIZE, records_in_batches
 from sprint_exports.instance.history import HistoryFilter, export_history
 from sprint_exports.instance.runner import export_sprints
@@ -29,7 +30,15 @@ BLOCKED = 20  # the sprint whose export folder cannot be made
 
 @contextmanager
 def sqlite_instance(base: Path) -> Iterator[DagsterInstance]:
-    with instance_for_test() as instance:
+    with pytest.MonkeyPatch.context() as patch, instance_for_test() as instance:
+        patch.delenv(EVENT_BATCH_SIZE, raising=False)
+        yield instance
+
+
+@contextmanager
+def sqlite_batched_instance(base: Path) -> Iterator[DagsterInstance]:
+    with pytest.MonkeyPatch.context() as patch, instance_for_test() as instance:
+        patch.setenv(EVENT_BATCH_SIZE, "1000")
         yield instance
 
 
@@ -48,7 +57,7 @@ def postgres_instance(base: Path) -> Iterator[DagsterInstance]:
             instance.dispose()
 
 
-INSTANCES = {"sqlite": sqlite_instance, "postgres": postgres_instance}
+INSTANCES = {"sqlite": sqlite_instance, "sqlite-batched": sqlite_batched_instance, "postgres": postgres_instance}
 
 
 @pytest.fixture(params=sorted(INSTANCES))
@@ -56,13 +65,14 @@ def instance(request, tmp_path, monkeypatch, demo_url):
     monkeypatch.setenv("SPRINT_SOURCE_URL", demo_url)
     monkeypatch.setenv("SPRINT_EXPORTS_DIR", str(tmp_path / "exports"))
     with INSTANCES[request.param](tmp_path) as opened:
-        assert records_in_batches(opened) == (request.param == "postgres")
+        assert records_in_batches(opened) == (request.param != "sqlite")
         yield opened
 
 
 def counting_batches(instance: DagsterInstance) -> list[int]:
     """The sizes of the batches the instance's event log is asked to write, from now on."""
     sizes: list[int] = []
+    write_sqlite_event_batches(instance)  # what the steps install, so that it is counted too
     storage = instance.event_log_storage
     write_batch = storage.store_event_batch
 

@@ -97,3 +97,66 @@ def test_the_sqlite_event_log_reuses_its_engines_and_still_reads_and_writes():
         assert instance.get_latest_materialization_event(AssetKey("sprint_csv")).run_id == "run-a"
         with instance.event_log_storage.index_connection() as connection:
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1, "NORMAL: the WAL is synced at checkpoints"
+
+
+def _materialization(run_id: str, asset: str, partition: str, timestamp: float):
+    """A materialization event as a step's output makes it: partitioned, metadata, a data-version tag."""
+    from dagster import AssetMaterialization, DagsterEvent, DagsterEventType
+    from dagster._core.events import StepMaterializationData
+    from dagster._core.events.log import EventLogEntry
+
+    materialization = AssetMaterialization(
+        asset_key=asset, partition=partition, metadata={"sha256": f"hash-{partition}"}, tags={"dagster/data_version": f"v{partition}"}
+    )
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.ASSET_MATERIALIZATION.value,
+        job_name="export_sprints_job",
+        event_specific_data=StepMaterializationData(materialization),
+    )
+    return EventLogEntry(error_info=None, level=10, user_message="", run_id=run_id, timestamp=timestamp, dagster_event=event)
+
+
+def _what_the_instance_says(instance, run_id: str, assets: list[str]) -> dict:
+    from dagster import AssetKey, DagsterEventType
+
+    said: dict = {"run": [
+        (record.event_log_entry.asset_materialization.asset_key.to_user_string(), record.event_log_entry.asset_materialization.partition)
+        for record in instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=1000).records
+    ]}
+    for asset in assets:
+        key = AssetKey(asset)
+        said[asset] = {
+            "partitions": sorted(instance.get_materialized_partitions(key)),
+            "latest": instance.get_latest_materialization_event(key).asset_materialization.partition,
+            "newest first": [r.partition_key for r in instance.fetch_materializations(key, limit=1000).records],
+            "metadata": sorted(
+                r.asset_materialization.metadata["sha256"].value for r in instance.fetch_materializations(key, limit=1000).records
+            ),
+            "tags of each event": sorted(  # the partition's own data version, on the index shard's id of its event
+                (r.partition_key, [tags["dagster/data_version"] for tags in instance.event_log_storage.get_event_tags_for_asset(key, filter_event_id=r.storage_id)])
+                for r in instance.fetch_materializations(key, limit=1000).records
+            ),
+        }
+    return said
+
+
+def test_the_sqlite_batch_writer_records_what_one_event_at_a_time_records(monkeypatch):
+    import time
+
+    from dagster import instance_for_test
+
+    monkeypatch.setattr(dagster_private, "SQLITE_BATCH_ROWS", 7)  # several INSERTs for one batch
+    start = time.time()
+    events = [
+        _materialization("run-a", asset, str(partition), start + index)
+        for index, (partition, asset) in enumerate((p, a) for p in range(1, 21) for a in ("sprint_csv", "sprint_pdf"))
+    ]
+    with instance_for_test() as one_at_a_time, instance_for_test() as batched:
+        for event in events:
+            one_at_a_time.event_log_storage.store_event(event)
+        dagster_private.write_sqlite_event_batches(batched)
+        dagster_private.write_sqlite_event_batches(batched)  # idempotent
+        batched.event_log_storage.store_event_batch(events)
+        expected = _what_the_instance_says(one_at_a_time, "run-a", ["sprint_csv", "sprint_pdf"])
+        assert expected["sprint_csv"]["latest"] == "20" and len(expected["run"]) == 40  # the reference is what we think
+        assert _what_the_instance_says(batched, "run-a", ["sprint_csv", "sprint_pdf"]) == expected

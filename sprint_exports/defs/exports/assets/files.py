@@ -6,9 +6,9 @@ its sprint's partition; the per-sprint metadata (path, size, hash, template,
 expiry) is what the UI, history and delivery read. How a file is recorded is
 decided once per step by `records_in_batches` (`instance/event_writes.py`):
 
-- **per event** (SQLite, or PostgreSQL without `DAGSTER_EVENT_BATCH_SIZE`): an
-  AssetMaterialization the moment the file is written;
-- **batched** (PostgreSQL with batching): the file's metadata goes on the
+- **per event** (without `DAGSTER_EVENT_BATCH_SIZE`): an AssetMaterialization
+  the moment the file is written;
+- **batched** (with it, on PostgreSQL or SQLite): the file's metadata goes on the
   context and the step returns a MaterializeResult, so Dagster writes the
   step's materializations as one multi-row INSERT. If a sprint fails
   part-way, the files already written are recorded one event each before the
