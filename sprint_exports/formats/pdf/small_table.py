@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 from reportlab.lib.colors import Color
 from reportlab.pdfgen.canvas import Canvas
@@ -96,8 +97,8 @@ class SmallTable(Flowable):
 
     def draw(self) -> None:
         canvas = self.canv
-        tops = [self.height - sum(self._heights[:index]) for index in range(len(self.rows) + 1)]
-        lefts = [sum(self.widths[:index]) for index in range(len(self.widths) + 1)]
+        tops = [self.height - used for used in accumulate(self._heights, initial=0)]
+        lefts = list(accumulate(self.widths, initial=0))
         canvas.saveState()
         if self.header and self.rows:
             _fill(canvas, HEADER_FILL, 0, tops[1], self.width, self._heights[0])
@@ -121,7 +122,7 @@ def _cut(row: Row, room: float) -> tuple[Row | None, Row]:
     """`row` cut so its first part's text fits `room` points, or (None, row) when not one line fits."""
     leading = max(cell.style.leading for cell in row)
     fit = int(room // leading)
-    if fit < 1 or all(len(cell.lines) <= fit for cell in row):
+    if fit < 1:
         return None, row
     top = tuple(Cell(cell.lines[:fit], cell.style) for cell in row)
     bottom = tuple(Cell(cell.lines[fit:], cell.style) for cell in row)
