@@ -264,11 +264,10 @@ def test_the_launched_run_carries_the_signed_tag_the_client_never_sets(stack, la
 
 
 def test_materializations_link_to_the_portal_page_that_asks_for_sign_in(stack, launched):
-    from dagster import AssetKey, DagsterInstance, EventRecordsFilter, DagsterEventType
+    from dagster import AssetKey, DagsterInstance
 
     run_id = launched["run_ids"][-1]
-    records = DagsterInstance.get().get_event_records(
-        EventRecordsFilter(DagsterEventType.ASSET_MATERIALIZATION, asset_key=AssetKey("sprint_pdf")), limit=50)
+    records = DagsterInstance.get().fetch_materializations(AssetKey("sprint_pdf"), limit=50).records
     (materialization,) = [r.asset_materialization for r in records if r.run_id == run_id]
     url = materialization.metadata["download_url"]
     assert type(url).__name__ == "UrlMetadataValue"

@@ -9,6 +9,7 @@ is photographed into a folder the test prints.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import time
@@ -25,6 +26,16 @@ USER = "li.wei@example.com"
 PLATFORM_SPRINTS = ("1", "4")
 PAYMENTS_SPRINT = "2"
 UI_TIMEOUT = 30_000  # ms
+
+
+def as_a_mail_client_shows_it(message) -> str:
+    """The HTML body with each cid: image replaced by its inline part, as a mail client draws it."""
+    html = message.get_body(("html",)).get_content()
+    for part in message.walk():
+        if part["Content-ID"]:
+            data = base64.b64encode(part.get_payload(decode=True)).decode()
+            html = html.replace(f"cid:{part['Content-ID'].strip('<>')}", f"data:{part.get_content_type()};base64,{data}")
+    return html
 
 
 def wait_for_mail(smtp, before: int, wanted, timeout: float = 240):
@@ -125,7 +136,9 @@ def test_a_reader_walks_the_portal(tmp_path_factory, demo_url):
             fetched = httpx.get(link)
             assert fetched.status_code == 200
             assert hashlib.sha256(fetched.content).digest() == hashlib.sha256(attached.get_payload(decode=True)).digest()
-            page.set_content(delivered.get_body(("html",)).get_content())
+            page.set_content(as_a_mail_client_shows_it(delivered))
+            expect(page.get_by_alt_text("Burndown chart")).to_be_visible()
+            assert page.get_by_alt_text("Burndown chart").evaluate("img => img.naturalWidth") > 0
             shots.take(page, "delivery-mail")
         except BaseException:
             print(f"dagster dev log tail:\n{stack['dev'].log_tail(40)}")
