@@ -507,6 +507,26 @@ def test_arabic_is_drawn_joined(scripts_pdf, pdftotext):
     assert re.search("[\ufe70-\ufefc]", raw), "Arabic presentation forms (joined letters) on the page"
 
 
+def test_devanagari_is_drawn_shaped_and_read_back_as_written(scripts_pdf, extracted):
+    """pypdf reads the glyphs in the order they are drawn (it ignores /ActualText), pdftotext the
+    characters as written. Shaped, the vowel sign of अनिल is drawn before न, as a glyph no
+    character maps to, and त्रुटि is drawn as a conjunct, not as its six characters."""
+    drawn = "\n".join(scripts_pdf.pages)
+    assert "अनिल" not in drawn and re.search("अ[\U000f0000-\U000ffffd]नल", drawn), "ि drawn before न"
+    assert "त्रुटि" not in drawn
+    assert logical("अनिल कुमार") in extracted
+    assert logical(scripts_tracker.SCRIPT_SAMPLES["devanagari"]) in extracted
+
+
+def test_thai_marks_are_placed_by_the_font_and_read_back_as_written(scripts_pdf, extracted):
+    """Thai's marks stack where the font's positioning puts them: the page draws shaped runs (a TJ
+    array that moves the pen inside a span whose ActualText is the text), and pdftotext reads it."""
+    thai = scripts_tracker.SCRIPT_SAMPLES["thai"]
+    content = b"".join(page.get_contents().get_data() for page in scripts_pdf.reader.pages)
+    assert f"/ActualText <FEFF{thai.encode('utf-16-be').hex().upper()}>".encode() in content
+    assert logical(thai) in extracted
+
+
 def test_sprint_team_and_title_in_every_script_on_title_footer_and_chart(scripts_report, extracted):
     sprint_name = logical(scripts_report.sprint.name)
     assert sprint_name == logical(scripts_tracker.SPRINT_NAMES[-1])

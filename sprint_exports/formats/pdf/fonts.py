@@ -56,6 +56,8 @@ class FontFile:
     # Whether spaces, digits and punctuation may stay in this font's runs; the emoji font's own
     # have other widths than text fonts', which breaks a line's spacing.
     holds_neutrals: bool = True
+    # Whether its runs are shaped by HarfBuzz (`shaping`): scripts whose glyphs are not one per character.
+    shaped: bool = False
 
     def resource(self) -> Traversable:
         return files(self.package).joinpath(*self.path.split("/"))
@@ -65,8 +67,8 @@ ROBOTO = FontFile(FONT, "font_roboto", "font-roboto", "files/Roboto-Regular.ttf"
 ROBOTO_BOLD = FontFile(FONT_BOLD, "font_roboto", "font-roboto", "files/Roboto-Bold.ttf")
 
 
-def _noto(name: str, file_name: str, holds_neutrals: bool = True) -> FontFile:
-    return FontFile(name, "manimgx_fonts", "manimgx-fonts", file_name, holds_neutrals=holds_neutrals)
+def _noto(name: str, file_name: str, holds_neutrals: bool = True, shaped: bool = False) -> FontFile:
+    return FontFile(name, "manimgx_fonts", "manimgx-fonts", file_name, holds_neutrals=holds_neutrals, shaped=shaped)
 
 
 # The order matters where fonts overlap: scripts' own fonts before symbols, emoji before the
@@ -75,8 +77,8 @@ FALLBACKS = (
     _noto("NotoSans", "NotoSans[wght].ttf"),
     _noto("NotoSansArabic", "NotoSansArabic[wght].ttf"),
     _noto("NotoSansHebrew", "NotoSansHebrew[wght].ttf"),
-    _noto("NotoSansThai", "NotoSansThai[wght].ttf"),
-    _noto("NotoSansDevanagari", "NotoSansDevanagari[wght].ttf"),
+    _noto("NotoSansThai", "NotoSansThai[wght].ttf", shaped=True),
+    _noto("NotoSansDevanagari", "NotoSansDevanagari[wght].ttf", shaped=True),
     _noto("NotoEmoji", "NotoEmoji[wght].ttf", holds_neutrals=False),
     _noto("NotoSansSymbols", "NotoSansSymbols[wght].ttf"),
     FontFile("WenQuanYiMicroHei", "paperang_p2_fonts_cjk", "paperang-p2-fonts-cjk", "fonts/wqy-microhei.ttc"),
@@ -151,6 +153,12 @@ def loaded(font_file: FontFile) -> LoadedFont:
         if font is None:
             font = _loaded[font_file.name] = LoadedFont(font_file)
         return font
+
+
+def registered(font_file: FontFile) -> TTFont:
+    """`font_file` as reportlab's registered font, read the first time it is asked for."""
+    with loaded(font_file)._lock:
+        return _register(font_file)
 
 
 def _register(font_file: FontFile) -> TTFont:

@@ -19,6 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from sprint_exports.formats.pdf.runs import FontChain
+from sprint_exports.formats.pdf.shaping import ESCAPED, actual_text, shaped_span, shaper_for, show_operators
 
 Part = tuple[str, str]  # (the operator selecting a font subset, the operator showing text in it)
 # A line's operators: (the subset it starts in, its operators after that selection, the subset it ends in).
@@ -42,9 +43,11 @@ class FontWriter:
 
     def __init__(self, document: object, font_name: str, size: float):
         self._font = pdfmetrics.getFont(font_name)
+        self._shaper = shaper_for(font_name)
         self.document = document
         self._size = size
         self._cache: dict[str, tuple[Part, ...]] = {}
+        self._middles: dict[str, tuple[Part, ...]] = {}  # shaped middles of runs (`_shaped`)
         self._selectors: dict[int, str] = {}
         self._learnt: dict[int, set[str]] = {}  # subset -> characters whose code is known
         self._subset_of: dict[str, int] = {}  # learnt character -> its subset
@@ -68,12 +71,63 @@ class FontWriter:
 
     def encode(self, text: str) -> tuple[Part, ...]:
         """`text`'s parts, not looked up in the cache (for a caller that caches whole lines)."""
+        if self._shaper is not None:
+            return self._shaped(text)
+        return self._characters(text)
+
+    def _characters(self, text: str) -> tuple[Part, ...]:
+        """`text` drawn as its characters, one glyph each."""
         subset = self._subset_of.get(text[:1])  # a run of one subset is in its first character's
         if subset is not None and self._learnt[subset].issuperset(text):
             return ((self._select(subset), f"({text.translate(self._escaped_codes[subset])}) Tj"),)
         chunks = self._font.splitString(text, self.document)
         self._learn(text, chunks)
         return tuple((self._select(subset), f"({escapePDF(codes)}) Tj") for subset, codes in chunks)
+
+    def _shaped(self, text: str) -> tuple[Part, ...]:
+        """A run of a font that shapes: from its first word of a shaped script to its last, shaped
+        (`_shaped_middle`); what lies around that (a number, punctuation) drawn as its characters, so
+        the middles, which repeat where whole runs do not, are shaped and encoded once."""
+        span = shaped_span(text)
+        if span is None:
+            return self._characters(text)
+        start, stop = span
+        middle = self._middles.get(text[start:stop])
+        if middle is None:
+            if len(self._middles) >= CACHE_LIMIT:
+                self._middles.clear()
+            middle = self._middles[text[start:stop]] = self._shaped_middle(text[start:stop])
+        if start == 0 and stop == len(text):
+            return middle
+        return (*(self._characters(text[:start]) if start else ()), *middle,
+                *(self._characters(text[stop:]) if stop < len(text) else ()))
+
+    def _shaped_middle(self, text: str) -> tuple[Part, ...]:
+        """`text`'s glyphs where HarfBuzz puts them, in a span whose /ActualText is `text` (the
+        glyphs' own characters may be private-use ones)."""
+        run = self._shaper.shape(text)
+        chunks = self._escaped_chunks(run.characters)
+        shown = show_operators(run, chunks, self._size)
+        if not shown:
+            return ()
+        shown[0] = f"{actual_text(text)}\n{shown[0]}"
+        shown[-1] = f"{shown[-1]}\nEMC"
+        return tuple((self._select(subset), operators) for (subset, _), operators in zip(chunks, shown, strict=True))
+
+    def _escaped_chunks(self, text: str) -> list[tuple[int, list[str]]]:
+        """`text` as (subset, escaped code of each character) chunks: learnt codes where it can."""
+        if self._subset_of.keys() >= set(text):
+            chunks: list[tuple[int, list[str]]] = []
+            subset_of, escaped_codes = self._subset_of, self._escaped_codes
+            for character in text:
+                subset = subset_of[character]
+                if not chunks or chunks[-1][0] != subset:
+                    chunks.append((subset, []))
+                chunks[-1][1].append(escaped_codes[subset][ord(character)])
+            return chunks
+        chunks = self._font.splitString(text, self.document)
+        self._learn(text, chunks)
+        return [(subset, [ESCAPED[code] for code in codes]) for subset, codes in chunks]
 
     def _learn(self, text: str, chunks: list[tuple[int, bytes]]) -> None:
         codes = [(subset, code) for subset, chunk in chunks for code in chunk]

@@ -40,6 +40,7 @@ from sprint_exports.formats.pdf.fonts import (
     loaded,
     register_fonts,
 )
+from sprint_exports.formats.pdf.shaping import shaper_for
 
 Run = tuple[str, str]  # (font name, text)
 
@@ -87,13 +88,15 @@ class FontChain:
         return self._string_widths[self.name](text, size)
 
     def width(self, line: str, size: float) -> float:
-        """The width of `line` drawn as its runs, in points (the sum of the runs', left to right)."""
+        """The width of `line` drawn as its runs, in points (the sum of the runs', left to right; a run
+        in a font that shapes is as wide as HarfBuzz lays it out)."""
         widths = self._string_widths
         total = 0
         for font, text in self.runs(line):
             measure = widths.get(font)
             if measure is None:
-                measure = widths[font] = pdfmetrics.getFont(font).stringWidth
+                shaper = shaper_for(font)
+                measure = widths[font] = shaper.width if shaper else pdfmetrics.getFont(font).stringWidth
             total += measure(text, size)
         return total
 
