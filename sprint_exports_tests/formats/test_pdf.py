@@ -518,6 +518,15 @@ def test_devanagari_is_drawn_shaped_and_read_back_as_written(scripts_pdf, extrac
     assert logical(scripts_tracker.SCRIPT_SAMPLES["devanagari"]) in extracted
 
 
+def test_an_emoji_sequence_is_drawn_as_one_glyph_and_read_back_as_written(scripts_pdf, extracted):
+    """A skin tone, a flag and a family joined by zero-width joiners are each one glyph of the emoji
+    font (pypdf, reading the glyphs as drawn, finds none of their parts), read back whole."""
+    drawn = "\n".join(scripts_pdf.pages)
+    for sequence in ("👍🏽", "🇩🇪", "👨\u200d👩\u200d👧"):
+        assert sequence in scripts_tracker.SCRIPT_SAMPLES["emoji"] and logical(sequence) in extracted
+    assert not {"\U0001f3fd", "\u200d", "\U0001f1e9", "\U0001f467"} & set(drawn), "parts of a sequence drawn"
+
+
 def test_thai_marks_are_placed_by_the_font_and_read_back_as_written(scripts_pdf, extracted):
     """Thai's marks stack where the font's positioning puts them: the page draws shaped runs (a TJ
     array that moves the pen inside a span whose ActualText is the text), and pdftotext reads it."""

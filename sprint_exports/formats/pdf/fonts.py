@@ -56,8 +56,9 @@ class FontFile:
     # Whether spaces, digits and punctuation may stay in this font's runs; the emoji font's own
     # have other widths than text fonts', which breaks a line's spacing.
     holds_neutrals: bool = True
-    # Whether its runs are shaped by HarfBuzz (`shaping`): scripts whose glyphs are not one per character.
-    shaped: bool = False
+    # What its runs shape with HarfBuzz (`shaping`), as a regex character class: the words that hold
+    # such a character are shaped (scripts whose glyphs are not one per character); "" for none.
+    shapes: str = ""
 
     def resource(self) -> Traversable:
         return files(self.package).joinpath(*self.path.split("/"))
@@ -67,8 +68,8 @@ ROBOTO = FontFile(FONT, "font_roboto", "font-roboto", "files/Roboto-Regular.ttf"
 ROBOTO_BOLD = FontFile(FONT_BOLD, "font_roboto", "font-roboto", "files/Roboto-Bold.ttf")
 
 
-def _noto(name: str, file_name: str, holds_neutrals: bool = True, shaped: bool = False) -> FontFile:
-    return FontFile(name, "manimgx_fonts", "manimgx-fonts", file_name, holds_neutrals=holds_neutrals, shaped=shaped)
+def _noto(name: str, file_name: str, holds_neutrals: bool = True, shapes: str = "") -> FontFile:
+    return FontFile(name, "manimgx_fonts", "manimgx-fonts", file_name, holds_neutrals=holds_neutrals, shapes=shapes)
 
 
 # The order matters where fonts overlap: scripts' own fonts before symbols, emoji before the
@@ -77,9 +78,11 @@ FALLBACKS = (
     _noto("NotoSans", "NotoSans[wght].ttf"),
     _noto("NotoSansArabic", "NotoSansArabic[wght].ttf"),
     _noto("NotoSansHebrew", "NotoSansHebrew[wght].ttf"),
-    _noto("NotoSansThai", "NotoSansThai[wght].ttf", shaped=True),
-    _noto("NotoSansDevanagari", "NotoSansDevanagari[wght].ttf", shaped=True),
-    _noto("NotoEmoji", "NotoEmoji[wght].ttf", holds_neutrals=False),
+    _noto("NotoSansThai", "NotoSansThai[wght].ttf", shapes="[\u0e00-\u0e7f]"),
+    # Devanagari, its extensions and Vedic signs
+    _noto("NotoSansDevanagari", "NotoSansDevanagari[wght].ttf", shapes="[\u0900-\u097f\ua8e0-\ua8ff\u1cd0-\u1cff]"),
+    # every emoji run: skin tones, flags and ZWJ sequences are the font's ligatures
+    _noto("NotoEmoji", "NotoEmoji[wght].ttf", holds_neutrals=False, shapes="[^ ]"),
     _noto("NotoSansSymbols", "NotoSansSymbols[wght].ttf"),
     FontFile("WenQuanYiMicroHei", "paperang_p2_fonts_cjk", "paperang-p2-fonts-cjk", "fonts/wqy-microhei.ttc"),
 )

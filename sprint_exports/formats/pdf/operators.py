@@ -19,7 +19,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from sprint_exports.formats.pdf.runs import FontChain
-from sprint_exports.formats.pdf.shaping import ESCAPED, actual_text, shaped_span, shaper_for, show_operators
+from sprint_exports.formats.pdf.shaping import ESCAPED, actual_text, shaper_for, show_operators
 
 Part = tuple[str, str]  # (the operator selecting a font subset, the operator showing text in it)
 # A line's operators: (the subset it starts in, its operators after that selection, the subset it ends in).
@@ -85,10 +85,10 @@ class FontWriter:
         return tuple((self._select(subset), f"({escapePDF(codes)}) Tj") for subset, codes in chunks)
 
     def _shaped(self, text: str) -> tuple[Part, ...]:
-        """A run of a font that shapes: from its first word of a shaped script to its last, shaped
+        """A run of a font that shapes: from its first word to shape to its last, shaped
         (`_shaped_middle`); what lies around that (a number, punctuation) drawn as its characters, so
         the middles, which repeat where whole runs do not, are shaped and encoded once."""
-        span = shaped_span(text)
+        span = self._shaper.span(text)
         if span is None:
             return self._characters(text)
         start, stop = span

@@ -1,14 +1,16 @@
-"""Shaping for the scripts whose glyphs are not one per character (Devanagari, Thai), by HarfBuzz.
+"""Shaping for the text whose glyphs are not one per character (Devanagari, Thai, emoji), by HarfBuzz.
 
 Most of the chain's fonts draw each character as its own glyph, side by side,
 and Arabic is turned into presentation forms before it is reordered
 (`direction`). Devanagari is not like that: the vowel sign ि, written after
 its consonant, is drawn before it, consonants join into conjuncts and half
 forms, and marks sit where the font's positioning tables put them; Thai
-stacks its marks the same way. So a run in such a font is shaped by
-HarfBuzz (uharfbuzz) and drawn glyph by glyph where HarfBuzz places it:
+stacks its marks the same way; an emoji with a skin tone, a flag or a
+family joined by zero-width joiners is one glyph of the emoji font. So a
+run in such a font is shaped by HarfBuzz (uharfbuzz) and drawn glyph by
+glyph where HarfBuzz places it:
 
-- a glyph that no character maps to (a conjunct, the reordered ि) is given
+- a glyph that no character maps to (a conjunct, the reordered ि, 👍🏽) is given
   a private-use code point of its own, U+F0000 plus its glyph id, so the
   same text gives the same bytes in every process and every order of renders;
 - the run is wrapped in a marked-content span whose /ActualText is the run's
@@ -36,8 +38,6 @@ from reportlab.lib.rl_accel import escapePDF
 from sprint_exports.formats.pdf.fonts import ALL_FONTS, FontFile, registered
 
 PRIVATE_BASE = 0xF0000  # Supplementary Private Use Area-A: room for every glyph id of a TrueType font
-# A word holding a letter of a shaped script (Devanagari and its extensions, Vedic signs, Thai).
-SHAPED_WORD = re.compile(r"[^ ]*[\u0900-\u097f\ua8e0-\ua8ff\u1cd0-\u1cff\u0e00-\u0e7f][^ ]*")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Shaper:
 
     Runs seldom repeat (a summary's number is in its Thai run), words do: a
     run is shaped word by word, each word once per process, and what lies
-    between the words that hold a letter of a shaped script (spaces, digits,
+    between the words it shapes (`FontFile.shapes`: spaces, digits,
     punctuation) is drawn as its characters, as HarfBuzz would draw it too.
     """
 
@@ -86,6 +86,7 @@ class Shaper:
         hb_face = uharfbuzz.Face(uharfbuzz.Blob(font_file.resource().read_bytes()), font_file.subfont)
         self._font = uharfbuzz.Font(hb_face)
         self._scale = 1000 / hb_face.upem
+        self._words = re.compile(f"[^ ]*{font_file.shapes}[^ ]*")  # the words it shapes
         self._plain: dict[str, Glyph] = {}
         self.shape = lru_cache(maxsize=16384)(self._shape)
         self._word = lru_cache(maxsize=65536)(self._shape_word)
@@ -95,7 +96,7 @@ class Shaper:
         """`text`'s width as shaped, in points. Wrapping measures many texts it never draws, most
         of them one word of a shaped script with a number or punctuation around it: the middle from
         the first such word to the last is measured once (`_middle_width`), the rest as characters."""
-        span = shaped_span(text)
+        span = self.span(text)
         if span is None:
             return self._string_width(text, size)
         start, stop = span
@@ -106,14 +107,35 @@ class Shaper:
             advance += self._string_width(text[stop:], 1000)
         return advance * size / 1000
 
+    def span(self, text: str) -> tuple[int, int] | None:
+        """Where `text`'s words to shape start and end (None: it has none)."""
+        first = self._words.search(text)
+        if first is None:
+            return None
+        stop = first.end()
+        for word in self._words.finditer(text, stop):
+            stop = word.end()
+        return first.start(), stop
+
+    def _pieces(self, text: str) -> Iterator[tuple[bool, str]]:
+        """`text` cut into its words to shape (True) and what lies between them (False)."""
+        position = 0
+        for word in self._words.finditer(text):
+            if word.start() > position:
+                yield False, text[position : word.start()]
+            yield True, word.group()
+            position = word.end()
+        if position < len(text):
+            yield False, text[position:]
+
     def _measure_middle(self, text: str) -> float:
         """The advance of `text`, in 1/1000 em: its shaped words' and what lies between them."""
-        return sum(self._word(piece)[1] if shaped else self._string_width(piece, 1000) for shaped, piece in _pieces(text))
+        return sum(self._word(piece)[1] if shaped else self._string_width(piece, 1000) for shaped, piece in self._pieces(text))
 
     def _shape(self, text: str) -> ShapedRun:
         glyphs: list[Glyph] = []
         advance = 0.0
-        for shaped, piece in _pieces(text):
+        for shaped, piece in self._pieces(text):
             if shaped:
                 word_glyphs, width = self._word(piece)
                 glyphs.extend(word_glyphs)
@@ -134,6 +156,9 @@ class Shaper:
 
     def _shape_word(self, word: str) -> tuple[tuple[Glyph, ...], float]:
         buffer = uharfbuzz.Buffer()
+        # no glyph for a joiner or selector left over (❤️'s selector): HarfBuzz would draw a space of
+        # no advance, which the PDF's widths make as wide as a space, and text extraction trips on it
+        buffer.flags = uharfbuzz.BufferFlags.REMOVE_DEFAULT_IGNORABLES
         buffer.add_str(word)
         buffer.guess_segment_properties()
         uharfbuzz.shape(self._font, buffer)
@@ -162,29 +187,6 @@ class Shaper:
         face.glyphToChar[glyph] = [code]
         face.charWidths[code] = self._font.get_glyph_h_advance(glyph) * self._scale
         return chr(code)
-
-
-def _pieces(text: str) -> Iterator[tuple[bool, str]]:
-    """`text` cut into its words of a shaped script (True) and what lies between them (False)."""
-    position = 0
-    for word in SHAPED_WORD.finditer(text):
-        if word.start() > position:
-            yield False, text[position : word.start()]
-        yield True, word.group()
-        position = word.end()
-    if position < len(text):
-        yield False, text[position:]
-
-
-def shaped_span(text: str) -> tuple[int, int] | None:
-    """Where `text`'s words of a shaped script start and end (None: it has none)."""
-    first = SHAPED_WORD.search(text)
-    if first is None:
-        return None
-    stop = first.end()
-    for word in SHAPED_WORD.finditer(text, stop):
-        stop = word.end()
-    return first.start(), stop
 
 
 def actual_text(text: str) -> str:
@@ -243,11 +245,11 @@ _shapers: dict[str, Shaper | None] = {}
 
 
 def shaper_for(font_name: str) -> Shaper | None:
-    """The shaper of a font whose runs are shaped (`FontFile.shaped`), or None; one per process."""
+    """The shaper of a font whose runs are shaped (`FontFile.shapes`), or None; one per process."""
     if font_name not in _shapers:
         font_file = next((font for font in ALL_FONTS if font.name == font_name), None)
-        _shapers[font_name] = Shaper(font_file) if font_file is not None and font_file.shaped else None
+        _shapers[font_name] = Shaper(font_file) if font_file is not None and font_file.shapes else None
     return _shapers[font_name]
 
 
-__all__ = ["ESCAPED", "Glyph", "ShapedRun", "Shaper", "actual_text", "shaped_span", "shaper_for", "show_operators"]
+__all__ = ["ESCAPED", "Glyph", "ShapedRun", "Shaper", "actual_text", "shaper_for", "show_operators"]
