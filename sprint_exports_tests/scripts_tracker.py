@@ -28,7 +28,7 @@ SCRIPT_SAMPLES = {
     "hangul": "로그인 오류 수정하기",
     "thai": "แก้ไขข้อผิดพลาดการเข้าสู่ระบบ",
     "devanagari": "लॉगिन त्रुटि ठीक करें",
-    "emoji": "Ship it 🚀 🐛 ✅ 🎉 👍🏽 ❤️ 👨‍👩‍👧 🇩🇪",
+    "emoji": "Ship it 🚀 🐛 ✅ 🎉 👍🏽 ❤️ 👨‍👩‍👧 🇩🇪 1️⃣",
 }
 # Right-to-left inside left-to-right and the other way round, digits and brackets included.
 MIXED_DIRECTION = {

@@ -519,12 +519,13 @@ def test_devanagari_is_drawn_shaped_and_read_back_as_written(scripts_pdf, extrac
 
 
 def test_an_emoji_sequence_is_drawn_as_one_glyph_and_read_back_as_written(scripts_pdf, extracted):
-    """A skin tone, a flag and a family joined by zero-width joiners are each one glyph of the emoji
-    font (pypdf, reading the glyphs as drawn, finds none of their parts), read back whole."""
+    """A skin tone, a flag, a family joined by zero-width joiners and a keycap are each one glyph of
+    the emoji font (pypdf, reading the glyphs as drawn, finds none of their parts), read back whole."""
     drawn = "\n".join(scripts_pdf.pages)
-    for sequence in ("👍🏽", "🇩🇪", "👨\u200d👩\u200d👧"):
+    for sequence in ("👍🏽", "🇩🇪", "👨\u200d👩\u200d👧", "1\ufe0f\u20e3"):
         assert sequence in scripts_tracker.SCRIPT_SAMPLES["emoji"] and logical(sequence) in extracted
-    assert not {"\U0001f3fd", "\u200d", "\U0001f1e9", "\U0001f467"} & set(drawn), "parts of a sequence drawn"
+    parts = {"\U0001f3fd", "\u200d", "\U0001f1e9", "\U0001f467", "\u20e3"}
+    assert not parts & set(drawn), "parts of a sequence drawn"
 
 
 def test_thai_marks_are_placed_by_the_font_and_read_back_as_written(scripts_pdf, extracted):

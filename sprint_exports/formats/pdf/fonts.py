@@ -87,6 +87,7 @@ FALLBACKS = (
     FontFile("WenQuanYiMicroHei", "paperang_p2_fonts_cjk", "paperang-p2-fonts-cjk", "fonts/wqy-microhei.ttc"),
 )
 ALL_FONTS = (ROBOTO, ROBOTO_BOLD, *FALLBACKS)
+EMOJI_FONT = "NotoEmoji"  # the font that draws keycaps, flags and ZWJ sequences as one glyph each
 ARABIC_FONT = "NotoSansArabic"  # the font that must hold every Arabic presentation form we shape to
 
 

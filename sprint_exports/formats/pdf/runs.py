@@ -30,6 +30,7 @@ from reportlab.pdfbase import pdfmetrics
 
 from sprint_exports.formats.pdf.direction import DIRECTIONAL
 from sprint_exports.formats.pdf.fonts import (
+    EMOJI_FONT,
     FALLBACKS,
     FONT,
     FONT_BOLD,
@@ -49,6 +50,9 @@ _STICKY = re.compile(r"[\u200c\u200d\ufe00-\ufe0f\U0001f3fb-\U0001f3ff\U000e0020
 _IGNORABLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f"
                         r"\u3164\ufe00-\ufe0f\ufeff\uffa0\U0001bca0-\U0001bca3\U000e0000-\U000e0fff]")
 
+
+# An emoji keycap: a digit, # or *, the emoji selector (often left out), the combining enclosing keycap.
+_KEYCAP = re.compile("[0-9#*]\ufe0f?\u20e3")
 
 _LEADING_NEUTRALS = re.compile(r"[\s0-9!-/:-@\[-`{-~\u00a0-\u00bf\u2000-\u206f]*")
 
@@ -76,6 +80,7 @@ class FontChain:
         self._not_plain = _character_class_complement(self._first.coverage - DIRECTIONAL)
         self._string_widths = {font.name: pdfmetrics.getFont(font.name).stringWidth for font in self.fonts[:1]}
         self._choice: dict[str, tuple[LoadedFont, str]] = {}  # character -> (its first font, its kind)
+        self._keycap_font = next((font for font in self.fonts if font.name == EMOJI_FONT), None)
         self.runs = lru_cache(maxsize=16384)(self._runs)
         self._middle_runs = lru_cache(maxsize=16384)(self._middle)
 
@@ -163,10 +168,28 @@ class FontChain:
 
     @lru_cache(maxsize=65536)  # noqa: B019 (one chain per first font per process: the cache lives as long)
     def _other_runs(self, word: str, previous: LoadedFont | None) -> tuple[tuple[LoadedFont, str], ...]:
-        """Runs of characters the first font lacks (and what follows them), after a run in `previous`."""
+        """Runs of characters the first font lacks (and what follows them), after a run in `previous`.
+
+        A keycap (1️⃣: a digit, a selector, the enclosing keycap) goes whole to the font that draws it
+        as one glyph, the emoji font; its digit would otherwise stay in the run before it."""
         runs: list[list] = []
         current = previous
-        for character in word:
+        position = 0
+        for keycap in _KEYCAP.finditer(word):
+            current = self._add_characters(runs, word[position : keycap.start()], current)
+            font = self._keycap_font
+            if font is None or not font.coverage.issuperset(map(ord, keycap.group())):
+                current = self._add_characters(runs, keycap.group(), current)
+            else:
+                self._add(runs, font, keycap.group())
+                current = font
+            position = keycap.end()
+        self._add_characters(runs, word[position:], current)
+        return tuple((font, text) for font, text in runs)
+
+    def _add_characters(self, runs: list[list], text: str, current: LoadedFont | None) -> LoadedFont | None:
+        """Add `text` to `runs` one character at a time, each in its font; the font of the last run."""
+        for character in text:
             font, kind = self._choose(character)
             code = ord(character)
             if current is not None and kind != "letter" and code in current.coverage and (
@@ -181,7 +204,7 @@ class FontChain:
                 font = self._first
             self._add(runs, font, character)
             current = font
-        return tuple((font, text) for font, text in runs)
+        return current
 
     def _choose(self, character: str) -> tuple[LoadedFont | None, str]:
         choice = self._choice.get(character)
