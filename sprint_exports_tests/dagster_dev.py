@@ -4,7 +4,7 @@ Reusable by any test that needs the running stack (schedules, sensors, the
 GraphQL API, a browser). `dagster dev` runs from the venv this interpreter
 belongs to, with the repo root as working folder, in its own process group:
 after SIGTERM its children (webserver, daemon, code server, runs) can linger,
-so `stop()` ends the whole group and waits for it (see DAGSTER_NOTES.md).
+so `stop()` ends the whole group and waits for it.
 
     with DagsterDev(env=..., log_path=tmp_path / "dagster.log") as dev:
         dev.wait_until_ready()
