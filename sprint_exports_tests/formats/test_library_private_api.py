@@ -37,12 +37,12 @@ def test_reportlab_canvas_and_font_internals_are_there(tmp_path):
 
 def test_reportlab_font_faces_keep_their_character_maps():
     # formats/pdf/shaping: a shaped glyph no character maps to is added to the face's maps.
-    from sprint_exports.formats.pdf.fonts import FALLBACKS, register_fonts, registered
+    from sprint_exports.formats.pdf.fonts import FALLBACKS, loaded, register_fonts
     from sprint_exports.formats.pdf.shaping import shaper_for
 
     register_fonts()
     devanagari = next(font for font in FALLBACKS if font.name == "NotoSansDevanagari")
     shaper_for(devanagari.name).shape("अनिल")  # adds the glyph of ि, which no character maps to
-    face = registered(devanagari).face
+    face = loaded(devanagari).ttfont().face
     for name in ("charToGlyph", "glyphToChar", "charWidths"):
         assert isinstance(getattr(face, name, None), dict), f"reportlab TTFontFace.{name} is gone"

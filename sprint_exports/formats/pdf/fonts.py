@@ -103,9 +103,12 @@ class LoadedFont:
     @cached_property
     def coverage(self) -> frozenset[int]:
         """The code points this font draws (a real glyph, not .notdef)."""
+        return frozenset(code for code, glyph in self.ttfont().face.charToGlyph.items() if glyph)
+
+    def ttfont(self) -> TTFont:
+        """reportlab's registered font, read the first time it is asked for."""
         with self._lock:
-            font = _register(self.file)
-        return frozenset(code for code, glyph in font.face.charToGlyph.items() if glyph)
+            return _register(self.file)
 
 
 _registry_lock = threading.Lock()
@@ -157,12 +160,6 @@ def loaded(font_file: FontFile) -> LoadedFont:
         if font is None:
             font = _loaded[font_file.name] = LoadedFont(font_file)
         return font
-
-
-def registered(font_file: FontFile) -> TTFont:
-    """`font_file` as reportlab's registered font, read the first time it is asked for."""
-    with loaded(font_file)._lock:
-        return _register(font_file)
 
 
 def _register(font_file: FontFile) -> TTFont:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from reportlab.lib.rl_accel import escapePDF
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
@@ -80,9 +79,7 @@ class FontWriter:
         subset = self._subset_of.get(text[:1])  # a run of one subset is in its first character's
         if subset is not None and self._learnt[subset].issuperset(text):
             return ((self._select(subset), f"({text.translate(self._escaped_codes[subset])}) Tj"),)
-        chunks = self._font.splitString(text, self.document)
-        self._learn(text, chunks)
-        return tuple((self._select(subset), f"({escapePDF(codes)}) Tj") for subset, codes in chunks)
+        return tuple((self._select(subset), f"({''.join(codes)}) Tj") for subset, codes in self._escaped_chunks(text))
 
     def _shaped(self, text: str) -> tuple[Part, ...]:
         """A run of a font that shapes: from its first word to shape to its last, shaped
@@ -136,7 +133,7 @@ class FontWriter:
         for character, (subset, code) in zip(text, codes, strict=True):
             self._learnt.setdefault(subset, set()).add(character)
             self._subset_of[character] = subset
-            self._escaped_codes.setdefault(subset, {})[ord(character)] = escapePDF(bytes([code]))
+            self._escaped_codes.setdefault(subset, {})[ord(character)] = ESCAPED[code]
 
 
 class LineWriter:

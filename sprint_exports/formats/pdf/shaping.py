@@ -35,7 +35,7 @@ from functools import lru_cache
 import uharfbuzz
 from reportlab.lib.rl_accel import escapePDF
 
-from sprint_exports.formats.pdf.fonts import ALL_FONTS, FontFile, registered
+from sprint_exports.formats.pdf.fonts import ALL_FONTS, FontFile, loaded
 
 PRIVATE_BASE = 0xF0000  # Supplementary Private Use Area-A: room for every glyph id of a TrueType font
 
@@ -62,7 +62,6 @@ class Glyph:
 class ShapedRun:
     text: str  # the characters, in logical order: the span's /ActualText
     glyphs: tuple[Glyph, ...]
-    advance: float  # the run's width, in 1/1000 em
 
     @property
     def characters(self) -> str:
@@ -80,7 +79,7 @@ class Shaper:
     """
 
     def __init__(self, font_file: FontFile):
-        font = registered(font_file)
+        font = loaded(font_file).ttfont()
         self._face = font.face
         self._string_width = font.stringWidth
         hb_face = uharfbuzz.Face(uharfbuzz.Blob(font_file.resource().read_bytes()), font_file.subfont)
@@ -134,27 +133,22 @@ class Shaper:
 
     def _shape(self, text: str) -> ShapedRun:
         glyphs: list[Glyph] = []
-        advance = 0.0
         for shaped, piece in self._pieces(text):
             if shaped:
-                word_glyphs, width = self._word(piece)
-                glyphs.extend(word_glyphs)
-                advance += width
+                glyphs.extend(self._word(piece)[0])
             else:
-                advance += self._add_plain(glyphs, piece)
-        return ShapedRun(text, tuple(glyphs), advance)
+                glyphs.extend(self._plain_glyph(character) for character in piece)
+        return ShapedRun(text, tuple(glyphs))
 
-    def _add_plain(self, glyphs: list[Glyph], text: str) -> float:
-        """Add `text`'s characters as glyphs drawn as they are; their width, in 1/1000 em."""
-        plain = self._plain
-        for character in text:
-            glyph = plain.get(character)
-            if glyph is None:
-                glyph = plain[character] = Glyph(character, "", "", 0.0)
-            glyphs.append(glyph)
-        return self._string_width(text, 1000)
+    def _plain_glyph(self, character: str) -> Glyph:
+        """`character` as a glyph drawn as it is (one object per character)."""
+        glyph = self._plain.get(character)
+        if glyph is None:
+            glyph = self._plain[character] = Glyph(character, "", "", 0.0)
+        return glyph
 
     def _shape_word(self, word: str) -> tuple[tuple[Glyph, ...], float]:
+        """`word`'s glyphs and its advance in 1/1000 em, as HarfBuzz shapes it."""
         buffer = uharfbuzz.Buffer()
         # no glyph for a joiner or selector left over (❤️'s selector): HarfBuzz would draw a space of
         # no advance, which the PDF's widths make as wide as a space, and text extraction trips on it
